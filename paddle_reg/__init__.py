@@ -1,0 +1,8 @@
+"""paddle_reg: Dropout, weight decay and both, measured against an unregularized baseline in PaddlePaddle."""
+
+__version__ = "0.1.0"
+
+import warnings
+
+# Paddle warns at import that ccache (for compiling custom C++ ops) is missing; the suite compiles none.
+warnings.filterwarnings("ignore", message="No ccache found")

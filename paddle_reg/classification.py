@@ -1,0 +1,71 @@
+"""Batching, loss and metrics shared by the classification tasks (MNIST, news titles)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import paddle
+import paddle.nn.functional as F
+
+EVAL_BATCH_SIZE = 1000
+
+
+@dataclass
+class ArraySplit:
+    inputs: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def stratified_subset(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Sorted indices of ``size`` samples whose class proportions match ``labels``."""
+    if size >= len(labels):
+        return np.arange(len(labels))
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = np.floor(counts * size / len(labels)).astype(int)
+    # hand the rounding remainder to the classes with the largest fractional parts
+    remainder = size - quota.sum()
+    quota[np.argsort(-(counts * size / len(labels) - quota), kind="stable")[:remainder]] += 1
+    picked = [rng.choice(np.flatnonzero(labels == c), q, replace=False) for c, q in zip(classes, quota)]
+    return np.sort(np.concatenate(picked))
+
+
+class ClassificationTask:
+    """Cross-entropy classification over in-memory ``ArraySplit`` data; the best epoch has the lowest val error."""
+
+    monitor = "error"
+    monitor_mode = "min"
+
+    def train_batches(self, split: ArraySplit, batch_size: int, rng: np.random.Generator):
+        order = rng.permutation(len(split))
+        for start in range(0, len(order) - batch_size + 1, batch_size):
+            index = order[start : start + batch_size]
+            yield paddle.to_tensor(split.inputs[index]), paddle.to_tensor(split.labels[index])
+
+    def loss(self, logits, labels):
+        return F.cross_entropy(logits, labels)
+
+    def batch_stats(self, logits, labels):
+        return {"correct": (logits.argmax(axis=-1) == labels).astype("int64").sum()}
+
+    def epoch_metrics(self, sums, count):
+        return {"accuracy": sums["correct"] / count, "error": 1.0 - sums["correct"] / count}
+
+    @paddle.no_grad()
+    def evaluate(self, model, data, split):
+        part: ArraySplit = getattr(data, split)
+        was_training = model.training
+        model.eval()
+        loss_sum, correct = 0.0, 0
+        for start in range(0, len(part), EVAL_BATCH_SIZE):
+            inputs = paddle.to_tensor(part.inputs[start : start + EVAL_BATCH_SIZE])
+            labels = paddle.to_tensor(part.labels[start : start + EVAL_BATCH_SIZE])
+            logits = model(inputs)
+            loss_sum += float(F.cross_entropy(logits, labels, reduction="sum"))
+            correct += int((logits.argmax(axis=-1) == labels).astype("int64").sum())
+        if was_training:
+            model.train()
+        return {"loss": loss_sum / len(part), "accuracy": correct / len(part), "error": 1.0 - correct / len(part)}

@@ -1,0 +1,77 @@
+"""Read run folders into per-run records and per-regime summaries (mean ± std over seeds)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from paddle_reg.store import RunDir
+
+REGIME_ORDER = ("none", "dropout", "weight_decay", "both")
+
+
+@dataclass
+class RunRecord:
+    regime: str
+    seed: int
+    status: str
+    path: str
+    final: dict
+    history: list[dict]
+    info: dict
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """Percent-scale metrics of the best-validation checkpoint; the gap is test − train error."""
+        f = self.final
+        if self.status != "finished":
+            return {}
+        return {
+            "test_error": 100 * f["test_error"],
+            "test_accuracy": 100 * f["test_accuracy"],
+            "train_error": 100 * f["train_error"],
+            "gap": 100 * (f["test_error"] - f["train_error"]),
+            "best_epoch": f["best_epoch"],
+            "epoch_time_s": float(np.mean([h["epoch_time_s"] for h in self.history])),
+        }
+
+
+@dataclass
+class RegimeSummary:
+    regime: str
+    runs: list[RunRecord]
+    stats: dict[str, tuple[float, float, int]] = field(default_factory=dict)  # metric → (mean, std, n)
+
+    @property
+    def status_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for run in self.runs:
+            counts[run.status] = counts.get(run.status, 0) + 1
+        return counts
+
+
+def read_runs(run_dirs: list[RunDir]) -> list[RunRecord]:
+    records = []
+    for run_dir in run_dirs:
+        info = run_dir.info()
+        run = run_dir.config().get("run", {})
+        records.append(RunRecord(regime=run.get("regime", info.get("regime", "?")), seed=run.get("seed", -1),
+                                 status=info.get("status") or "not started", path=str(run_dir.path),
+                                 final=run_dir.final(), history=run_dir.history(), info=info))
+    return records
+
+
+def summarize(records: list[RunRecord]) -> list[RegimeSummary]:
+    """One summary per regime in the canonical order; std is the sample std (ddof=1), 0 for a single run."""
+    regimes = sorted({r.regime for r in records}, key=lambda r: (REGIME_ORDER + (r,)).index(r))
+    summaries = []
+    for regime in regimes:
+        runs = sorted((r for r in records if r.regime == regime), key=lambda r: r.seed)
+        summary = RegimeSummary(regime, runs)
+        finished = [r.metrics for r in runs if r.status == "finished"]
+        for metric in (finished[0].keys() if finished else ()):
+            values = np.array([m[metric] for m in finished], dtype=float)
+            std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+            summary.stats[metric] = (float(values.mean()), std, len(values))
+        summaries.append(summary)
+    return summaries

@@ -1,0 +1,73 @@
+"""Process-level setup for a run: device, CPU threads, seeds, and the environment it records."""
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import random
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import paddle
+
+from paddle_reg.errors import UserError
+
+
+def select_device(requested: str) -> str:
+    """``auto`` takes the GPU when this Paddle build has CUDA and sees a card, else the CPU."""
+    has_gpu = paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
+    if requested == "auto":
+        device = "gpu" if has_gpu else "cpu"
+    elif requested == "gpu" and not has_gpu:
+        raise UserError("device=gpu but this Paddle build sees no GPU: install the GPU wheel (README) or use device=auto")
+    else:
+        device = requested
+    paddle.set_device(device)
+    return device
+
+
+def set_threads(threads: int) -> None:
+    """Paddle's CPU kernels use one thread unless told otherwise."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    paddle.base.core.set_num_threads(threads)
+
+
+def derived_seed(*parts: object) -> int:
+    """A stable 31-bit seed from any parts (Python's hash() is salted per process)."""
+    text = "/".join(str(part) for part in parts)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") & 0x7FFFFFFF
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    paddle.seed(seed)
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def environment(device: str, threads: int) -> dict:
+    return {
+        "paddle": paddle.__version__,
+        "python": platform.python_version(),
+        "device": device,
+        "gpu_name": paddle.device.cuda.get_device_name() if device == "gpu" else None,
+        "threads": threads,
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "host": platform.node(),
+        "git_commit": git_commit(),
+    }

@@ -1,0 +1,130 @@
+"""The training loop shared by all tasks: epochs, validation, best checkpoint, early stopping, resume."""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import paddle
+from tqdm import tqdm
+
+from paddle_reg.runtime import derived_seed
+from paddle_reg.store import RunDir
+
+log = logging.getLogger(__name__)
+
+
+class Diverged(Exception):
+    """The training loss became NaN or infinite."""
+
+    def __init__(self, epoch: int):
+        super().__init__(f"training loss is not finite in epoch {epoch}")
+        self.epoch = epoch
+
+
+@dataclass
+class TrainSettings:
+    epochs: int
+    batch_size: int
+    patience: int | None  # epochs without improvement before stopping; None: never stop early
+    min_delta: float
+    seed: int
+
+
+class Trainer:
+    """Trains ``model`` on ``task`` data, checkpointing every epoch into ``run_dir`` so a killed run resumes.
+
+    Each epoch reseeds Paddle's generator and the shuffling RNG from (seed, epoch), so a resumed run
+    draws the same dropout masks and batches as one that never stopped.
+    """
+
+    def __init__(self, task, model, optimizer, scheduler, run_dir: RunDir, settings: TrainSettings,
+                 label: str = "", progress: bool | None = None):
+        self.task, self.model, self.optimizer, self.scheduler = task, model, optimizer, scheduler
+        self.run_dir, self.settings, self.label, self.progress = run_dir, settings, label, progress
+        self.better = (lambda a, b: a < b - settings.min_delta) if task.monitor_mode == "min" \
+            else (lambda a, b: a > b + settings.min_delta)
+
+    def fit(self, data) -> dict:
+        """Train to the end (or early stop), then return the best checkpoint's train/val/test metrics."""
+        state, history = self._resume()
+        from visualdl import LogWriter  # imported late: it pulls in a web stack at import time
+
+        with LogWriter(logdir=str(self.run_dir.vdl_dir)) as writer:
+            while not state["stopped_early"] and state["epoch"] < self.settings.epochs:
+                epoch = state["epoch"] + 1
+                record = self._run_epoch(data, epoch)
+                history.append(record)
+                for key, value in record.items():
+                    if key != "epoch":
+                        writer.add_scalar(tag=key, value=value, step=epoch)
+                current = record[f"val_{self.task.monitor}"]
+                if state["best"] is None or self.better(current, state["best"]):
+                    state.update(best=current, best_epoch=epoch, bad_epochs=0)
+                    self.run_dir.save_best(self.model)
+                else:
+                    state["bad_epochs"] += 1
+                state["epoch"] = epoch
+                state["stopped_early"] = self.settings.patience is not None and state["bad_epochs"] >= self.settings.patience
+                self.run_dir.save_epoch(self.model, self.optimizer, state, history)
+                log.info("%s epoch %d/%d train_loss %.4f val_%s %.4f%s", self.label, epoch, self.settings.epochs,
+                         record["train_loss"], self.task.monitor, current, " (best)" if state["best_epoch"] == epoch else "")
+                if state["stopped_early"]:
+                    log.info("%s early stop: no val improvement for %d epochs", self.label, state["bad_epochs"])
+        return self._final_metrics(data, state)
+
+    def _resume(self) -> tuple[dict, list]:
+        checkpoint = self.run_dir.load_checkpoint()
+        if checkpoint is None:
+            return {"epoch": 0, "best": None, "best_epoch": None, "bad_epochs": 0, "stopped_early": False}, []
+        self.model.set_state_dict(checkpoint["model"])
+        self.optimizer.set_state_dict(checkpoint["optimizer"])  # includes the LR scheduler's state
+        state = checkpoint["trainer"]
+        log.info("%s resuming after epoch %d", self.label, state["epoch"])
+        return state, self.run_dir.history()[: state["epoch"]]
+
+    def _run_epoch(self, data, epoch: int) -> dict:
+        paddle.seed(derived_seed(self.settings.seed, "dropout", epoch))
+        rng = np.random.default_rng(derived_seed(self.settings.seed, "shuffle", epoch))
+        self.model.train()
+        loss_sum = paddle.zeros([], dtype="float32")
+        sums: dict[str, paddle.Tensor] = {}
+        count = 0
+        started = time.perf_counter()
+        total = len(data.train) // self.settings.batch_size
+        for inputs, labels in tqdm(self.task.train_batches(data.train, self.settings.batch_size, rng), total=total,
+                                   desc=f"{self.label} epoch {epoch}", leave=False,
+                                   disable=None if self.progress is None else not self.progress):
+            logits = self.model(inputs)
+            loss = self.task.loss(logits, labels)
+            loss.backward()
+            self.optimizer.step()
+            self.optimizer.clear_grad()
+            if self.scheduler is not None:
+                self.scheduler.step()
+            with paddle.no_grad():
+                loss_sum += loss.detach() * len(labels)
+                for key, value in self.task.batch_stats(logits.detach(), labels).items():
+                    sums[key] = sums[key] + value if key in sums else value
+            count += len(labels)
+        train_time = time.perf_counter() - started
+        train_loss = float(loss_sum) / count
+        if not math.isfinite(train_loss):
+            raise Diverged(epoch)
+        train_metrics = self.task.epoch_metrics({k: float(v) for k, v in sums.items()}, count)
+        started = time.perf_counter()
+        val = self.task.evaluate(self.model, data, "val")
+        record = {"epoch": epoch, "train_loss": train_loss, "epoch_time_s": train_time,
+                  "eval_time_s": time.perf_counter() - started, "lr": self.optimizer.get_lr()}
+        record.update({f"train_{k}": v for k, v in train_metrics.items()})
+        record.update({f"val_{k}": v for k, v in val.items()})
+        return record
+
+    def _final_metrics(self, data, state: dict) -> dict:
+        self.run_dir.load_best(self.model)
+        final = {"best_epoch": state["best_epoch"], "epochs_run": state["epoch"], "stopped_early": state["stopped_early"]}
+        for split in ("train", "val", "test"):
+            final.update({f"{split}_{k}": v for k, v in self.task.evaluate(self.model, data, split).items()})
+        return final

@@ -1,0 +1,37 @@
+"""paddle_reg: what Dropout, weight decay and both together do to generalization, measured in PaddlePaddle."""
+from setuptools import setup
+
+# One resolver pass must see every pin: numpy<1.24 is what paddledet 2.6 (the PCB task) needs,
+# and installing it later in a second pip command downgrades numpy under already-installed
+# packages. Paddle's GPU wheel is not on PyPI: see the README for Paddle's own index.
+INSTALL_REQUIRES = [
+    "paddlepaddle==3.3.1",
+    "numpy>=1.21,<1.24",
+    "scipy>=1.10,<1.16",
+    "hydra-core==1.3.*",
+    "omegaconf==2.3.*",
+    "matplotlib>=3.7",
+    "jinja2>=3.1",
+    "weasyprint>=60",
+    "visualdl==2.5.*",
+    "tqdm>=4.60",
+    "platformdirs>=3",
+]
+
+setup(
+    name="paddle-reg",
+    version="0.1.0",
+    description=__doc__,
+    python_requires=">=3.10",
+    packages=["paddle_reg", "paddle_reg.report", "paddle_reg.tasks", "paddle_reg.configs"],
+    # tasks/ and configs/ live at the top of the repo (the design's layout) and install inside
+    # the paddle_reg namespace, so `import paddle_reg.tasks` cannot collide with another package.
+    package_dir={"paddle_reg": "paddle_reg", "paddle_reg.tasks": "tasks", "paddle_reg.configs": "configs"},
+    package_data={
+        "paddle_reg.configs": ["*.yaml", "**/*.yaml"],
+        "paddle_reg.report": ["templates/*"],
+    },
+    install_requires=INSTALL_REQUIRES,
+    extras_require={"test": ["pytest>=7"]},
+    entry_points={"console_scripts": ["paddle-reg=paddle_reg.run:main"]},
+)

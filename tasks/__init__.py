@@ -1,0 +1,12 @@
+"""Task registry: each task module exposes a ``TASK`` object (see ``paddle_reg.task_api.Task``)."""
+import importlib
+
+from paddle_reg.errors import UserError
+
+TASK_MODULES = {"mnist": "paddle_reg.tasks.mnist"}
+
+
+def get_task(name: str):
+    if name not in TASK_MODULES:
+        raise UserError(f"unknown task '{name}': choose one of {', '.join(sorted(TASK_MODULES))} (task=NAME)")
+    return importlib.import_module(TASK_MODULES[name]).TASK

@@ -1,0 +1,103 @@
+"""MNIST: an MLP (fc → ReLU → Dropout per hidden layer) on the original IDX files."""
+from __future__ import annotations
+
+import gzip
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig
+from paddle import nn
+
+from paddle_reg.classification import ArraySplit, ClassificationTask, stratified_subset
+from paddle_reg.datasource import RemoteFile, fetch
+from paddle_reg.errors import UserError
+
+MIRRORS = (
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
+FILES = {
+    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+REMOTE = {name: RemoteFile(f"mnist/{name}", sha, tuple(m + name for m in MIRRORS)) for name, sha in FILES.items()}
+IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
+
+
+def read_idx(path: Path, magic: int) -> np.ndarray:
+    """Parse a gzipped IDX file (big-endian header, uint8 payload); UserError names the file if it is corrupt."""
+    fix = f"delete {path} to download it again, or replace it with the original from {MIRRORS[0]}"
+    try:
+        raw = gzip.decompress(path.read_bytes())
+    except (OSError, EOFError, zlib.error) as exc:
+        raise UserError(f"corrupt data file {path}: not a complete gzip file ({exc}); {fix}") from None
+    dims = 3 if magic == IMAGE_MAGIC else 1
+    header = 4 * (1 + dims)
+    if len(raw) < header or struct.unpack(">i", raw[:4])[0] != magic:
+        raise UserError(f"corrupt data file {path}: IDX magic number is not {magic}; {fix}")
+    shape = struct.unpack(f">{dims}i", raw[4:header])
+    if len(raw) - header != int(np.prod(shape)):
+        raise UserError(f"corrupt data file {path}: header says {shape} but the payload has {len(raw) - header} bytes; {fix}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+@dataclass
+class MnistData:
+    train: ArraySplit
+    val: ArraySplit
+    test: ArraySplit
+
+
+def load_split(root: Path, images: str, labels: str) -> ArraySplit:
+    pixels = read_idx(fetch(REMOTE[images], root), IMAGE_MAGIC)
+    targets = read_idx(fetch(REMOTE[labels], root), LABEL_MAGIC)
+    if len(pixels) != len(targets) or targets.max(initial=0) > 9:
+        raise UserError(f"corrupt MNIST data in {root / 'mnist'}: {images} and {labels} do not match "
+                        f"({len(pixels)} images, {len(targets)} labels, labels up to {targets.max(initial=0)})")
+    return ArraySplit(pixels.reshape(len(pixels), -1).astype(np.float32) / 255.0, targets.astype(np.int64))
+
+
+class MLP(nn.Layer):
+    """Input dropout (optional), then Linear → ReLU → Dropout for each hidden layer, then a Linear classifier."""
+
+    def __init__(self, in_features: int, hidden: list[int], classes: int, input_p: float, hidden_p: float):
+        super().__init__()
+        layers: list[nn.Layer] = [nn.Dropout(input_p)] if input_p > 0 else []
+        width = in_features
+        for size in hidden:
+            layers += [nn.Linear(width, size), nn.ReLU()] + ([nn.Dropout(hidden_p)] if hidden_p > 0 else [])
+            width = size
+        layers.append(nn.Linear(width, classes))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class MnistTask(ClassificationTask):
+    name = "mnist"
+    regimes = ("none", "dropout", "weight_decay", "both")
+
+    def load_data(self, cfg: DictConfig, root: Path) -> MnistData:
+        full = load_split(root, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
+        test = load_split(root, "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+        if cfg.data.val_size >= len(full):
+            raise UserError(f"data.val_size={cfg.data.val_size} leaves no training data ({len(full)} samples): lower it")
+        val_index = stratified_subset(full.labels, cfg.data.val_size, cfg.data.split_seed)
+        rest = np.setdiff1d(np.arange(len(full)), val_index)
+        if cfg.data.train_size is not None:
+            rest = rest[stratified_subset(full.labels[rest], cfg.data.train_size, cfg.data.split_seed)]
+        pick = lambda index: ArraySplit(full.inputs[index], full.labels[index])  # noqa: E731
+        return MnistData(train=pick(rest), val=pick(val_index), test=test)
+
+    def build_model(self, cfg: DictConfig) -> MLP:
+        return MLP(784, list(cfg.model.hidden), 10, cfg.model.dropout.input, cfg.model.dropout.hidden)
+
+
+TASK = MnistTask()

@@ -43,7 +43,6 @@ def learning_curves(summaries: list[RegimeSummary]) -> bytes:
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-    axes[0].set_yscale("log")
     axes[1].legend(title="regime (band: ±1 std over seeds)", fontsize=8, title_fontsize=8)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=130)

@@ -1,0 +1,65 @@
+"""Bad input: one line on stderr naming the field or file and the fix, exit code 2, nothing recorded."""
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from conftest import TINY, run_cli
+
+BAD_CONFIG = [
+    ("model.dropout.hidden=1.0", "model.dropout.hidden=1.0 must be in [0, 1)"),
+    ("model.dropout.input=-0.1", "model.dropout.input=-0.1 must be in [0, 1)"),
+    ("optim.weight_decay=-1e-4", "optim.weight_decay=-0.0001 must be >= 0"),
+    ("train.epochs=0", "train.epochs=0 must be a positive integer"),
+    ("train.batch_size=-8", "train.batch_size=-8 must be a positive integer"),
+    ("task=bogus", "Could not find 'task/bogus'"),
+    ("regime=bogus", "Could not find 'regime/bogus'"),
+    ("regimes=[none,bogus]", "regime bogus does not apply to task mnist: choose from none, dropout, weight_decay, both"),
+    ("profile=bogus", "Could not find 'profile/bogus'"),
+    ("optim.name=rmsprop", "optim.name=rmsprop is unknown: choose one of sgd, momentum, adam, adamw"),
+    ("train.batch_size=100000", "train.batch_size=100000 is larger than the"),
+]
+
+
+def assert_one_line_error(result, expected: str, tmp_path) -> None:
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1, result.stderr
+    assert expected in lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    finished = [p for p in (tmp_path / "runs").rglob("final.json")]
+    assert finished == [], "a run was recorded as finished"
+
+
+@pytest.mark.parametrize("override,expected", BAD_CONFIG, ids=[o for o, _ in BAD_CONFIG])
+def test_bad_config_value(override, expected, mnist_root, tmp_path):
+    result = run_cli(TINY + ["regimes=[none]", override], tmp_path, mnist_root)
+    assert_one_line_error(result, expected, tmp_path)
+
+
+def test_missing_data_file_names_path_variable_and_source(tmp_path):
+    empty = tmp_path / "nothing-here"
+    result = run_cli(TINY, tmp_path, empty)
+    assert_one_line_error(result, f"missing data file {empty}/mnist/train-images-idx3-ubyte.gz", tmp_path)
+    assert "PADDLE_REG_DATA" in result.stderr and "https://" in result.stderr
+
+
+@pytest.mark.parametrize("damage,expected", [
+    (lambda raw: raw[: len(raw) // 2], "not a complete gzip file"),
+    (lambda raw: gzip.compress(b"\x00\x00\x08\x99" + gzip.decompress(raw)[4:]), "IDX magic number is not 2051"),
+    (lambda raw: gzip.compress(gzip.decompress(raw)[:-100]), "header says"),
+], ids=["truncated-gzip", "wrong-magic", "short-payload"])
+def test_corrupt_data_file(damage, expected, mnist_root, tmp_path):
+    path = mnist_root / "mnist" / "train-images-idx3-ubyte.gz"
+    path.write_bytes(damage(path.read_bytes()))
+    result = run_cli(TINY, tmp_path, mnist_root)
+    assert_one_line_error(result, f"corrupt data file {path}", tmp_path)
+    assert expected in result.stderr
+
+
+def test_help_lists_config_groups(tmp_path):
+    result = run_cli(["--help"], tmp_path, None)
+    assert result.returncode == 0
+    for line in ("task: mnist", "profile: full, quick, smoke", "regime: both, dropout, none, weight_decay"):
+        assert line in result.stdout

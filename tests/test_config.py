@@ -1,0 +1,63 @@
+"""The real Hydra config composes for every task × profile × regime, and regimes switch regularizers."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_module
+
+from paddle_reg.grid import effective_run_config
+from paddle_reg.store import config_hash
+from paddle_reg.tasks import get_task
+from paddle_reg.validation import validate
+
+PROFILES = ["smoke", "quick", "full"]
+REGIMES = ["none", "dropout", "weight_decay", "both"]
+
+
+def compose_config(*overrides: str):
+    with initialize_config_module(config_module="paddle_reg.configs", version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_profile_composes_and_validates(profile):
+    cfg = compose_config("task=mnist", f"profile={profile}")
+    validate(cfg, get_task("mnist"), list(cfg.regimes))
+    assert cfg.profile_name == profile
+
+
+def test_profiles_carry_their_task_values():
+    quick, full, smoke = (compose_config(f"profile={p}") for p in ("quick", "full", "smoke"))
+    assert list(quick.model.hidden) == [512, 512] and quick.seeds == [0, 1, 2]
+    assert list(full.model.hidden) == [1024, 1024, 1024] and full.model.dropout.input == 0.2
+    assert smoke.train.epochs == 1 and smoke.seeds == [0]
+
+
+def test_user_override_wins_over_profile():
+    assert compose_config("profile=smoke", "train.epochs=4").train.epochs == 4
+
+
+@pytest.mark.parametrize("regime", REGIMES)
+def test_regime_switches_regularizers(regime):
+    run = effective_run_config(compose_config(f"regime={regime}", "optim.weight_decay=5e-4"), seed=3)
+    assert run["regime"] == regime and run["seed"] == 3
+    assert (run["model"]["dropout"]["hidden"] > 0) == (regime in ("dropout", "both"))
+    assert (run["optim"]["weight_decay"] == 5e-4) == (regime in ("weight_decay", "both"))
+
+
+def test_config_hash_ignores_values_a_regime_switches_off():
+    """`none` trains the same model whatever dropout p is set to, so it must reuse the same run."""
+    a = effective_run_config(compose_config("regime=none", "model.dropout.hidden=0.3"), 0)
+    b = effective_run_config(compose_config("regime=none", "model.dropout.hidden=0.6"), 0)
+    c = effective_run_config(compose_config("regime=dropout", "model.dropout.hidden=0.3"), 0)
+    d = effective_run_config(compose_config("regime=dropout", "model.dropout.hidden=0.6"), 0)
+    assert config_hash(a) == config_hash(b)
+    assert config_hash(c) != config_hash(d)
+
+
+def test_config_files_ship_inside_the_package():
+    import paddle_reg.configs
+
+    folder = Path(paddle_reg.configs.__path__[0])
+    assert (folder / "config.yaml").is_file() and (folder / "task" / "mnist.yaml").is_file()

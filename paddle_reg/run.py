@@ -13,6 +13,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.errors import HydraException
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
@@ -32,7 +33,7 @@ def reproduce_command(overrides: list[str]) -> str:
     return " ".join(["python -m paddle_reg.run", *map(shlex.quote, overrides)])
 
 
-def run_command(cfg: DictConfig, overrides: list[str]) -> int:
+def run_command(cfg: DictConfig, overrides: list[str], report_subdir: str = "") -> int:
     from paddle_reg import grid
     from paddle_reg.datasource import data_root
     from paddle_reg.tasks import get_task
@@ -52,7 +53,7 @@ def run_command(cfg: DictConfig, overrides: list[str]) -> int:
     if cfg.report:
         from paddle_reg.report import write_task_report
 
-        out = write_task_report([s.run_dir for s in specs], Path(cfg.paths.reports_dir) / cfg.task.name,
+        out = write_task_report([s.run_dir for s in specs], Path(cfg.paths.reports_dir) / cfg.task.name / report_subdir,
                                 command=reproduce_command(overrides), profile=cfg.profile_name)
         log.info("report: %s", out)
     failed = [s["label"] for s in summaries if s["status"] == "failed"]
@@ -63,8 +64,11 @@ def run_command(cfg: DictConfig, overrides: list[str]) -> int:
 
 @hydra.main(version_base="1.3", config_path="pkg://paddle_reg.configs", config_name="config")
 def _hydra_entry(cfg: DictConfig) -> None:
+    hydra_cfg = HydraConfig.get()
+    # each job of a -m sweep gets its own report folder, named by its overrides
+    subdir = hydra_cfg.job.override_dirname.replace("/", "_") if hydra_cfg.mode == RunMode.MULTIRUN else ""
     try:
-        code = run_command(cfg, list(HydraConfig.get().overrides.task))
+        code = run_command(cfg, list(hydra_cfg.overrides.task), subdir)
     except UserError as exc:  # exit here: Hydra would print its own banner for an exception
         _fail(f"error: {exc}", exc.exit_code)
     except KeyboardInterrupt:

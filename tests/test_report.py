@@ -63,3 +63,15 @@ def test_hostile_strings_are_escaped(report):
 def test_no_partial_files_left(report):
     out, _ = report
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.pdf", "runs.csv", "summary.json"]
+
+
+def test_welch_delta_matches_hand_computed_values():
+    from paddle_reg.report.collect import welch_delta
+
+    # a = [1, 2, 3], b = [2, 4, 6]: diff −2; se² = 1/3 + 4/3 = 5/3; df = (5/3)² / ((1/3)²/2 + (4/3)²/2) = 2.9412
+    delta = welch_delta([1, 2, 3], [2, 4, 6])
+    assert delta.diff == pytest.approx(-2.0)
+    half = 3.2188 * (5 / 3) ** 0.5  # t(0.975, df=2.9412) ≈ 3.2188 (t-table)
+    assert delta.low == pytest.approx(-2.0 - half, abs=2e-3) and delta.high == pytest.approx(-2.0 + half, abs=2e-3)
+    assert delta.p_value == pytest.approx(0.2209, abs=2e-3)  # t = −2/√(5/3) = −1.549
+    assert welch_delta([1.0], [2.0, 3.0]).low is None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import jinja2
 
-from paddle_reg.report.collect import read_runs, summarize
+from paddle_reg.report.collect import deltas_vs_none, read_runs, summarize
 from paddle_reg.report.plots import learning_curves
 from paddle_reg.store import RunDir, write_atomic
 
@@ -63,6 +63,7 @@ def build_context(run_dirs: list[RunDir], command: str, profile: str) -> dict:
         "seeds": sorted({r.seed for r in records}),
         "metrics": METRICS,
         "summaries": summaries,
+        "deltas": {metric: deltas_vs_none(summaries, metric) for metric in ("test_error", "gap")},
         "records": records,
         "decay_groups": _decay_groups(records),
         "regime_settings": {regime: {"dropout": c.get("model", {}).get("dropout"),
@@ -84,7 +85,9 @@ def write_task_report(run_dirs: list[RunDir], out_dir: Path, command: str, profi
         "task": context["task"], "profile": profile, "command": command, "generated": context["generated"],
         "environment": context["environment"],
         "regimes": {s.regime: {"status": s.status_counts,
-                               "stats": {m: dict(zip(("mean", "std", "n"), v)) for m, v in s.stats.items()}}
+                               "stats": {m: dict(zip(("mean", "std", "n"), v)) for m, v in s.stats.items()},
+                               "delta_vs_none": {m: vars(d[s.regime]) for m, d in context["deltas"].items()
+                                                 if s.regime in d}}
                     for s in context["summaries"]},
     }
     write_atomic(out_dir / "summary.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=2)))

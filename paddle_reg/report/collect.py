@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import stats
 
 from paddle_reg.store import RunDir
 
@@ -75,3 +76,39 @@ def summarize(records: list[RunRecord]) -> list[RegimeSummary]:
             summary.stats[metric] = (float(values.mean()), std, len(values))
         summaries.append(summary)
     return summaries
+
+
+@dataclass
+class Delta:
+    """Difference of regime means against the baseline with a Welch t 95% confidence interval."""
+
+    diff: float
+    low: float | None
+    high: float | None
+    p_value: float | None
+
+
+def welch_delta(values: list[float], baseline: list[float], level: float = 0.95) -> Delta:
+    """mean(values) − mean(baseline); CI and two-sided p from Welch's t (unequal variances, Satterthwaite df)."""
+    a, b = np.asarray(values, float), np.asarray(baseline, float)
+    diff = float(a.mean() - b.mean())
+    if len(a) < 2 or len(b) < 2:
+        return Delta(diff, None, None, None)
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    se = float(np.sqrt(va + vb))
+    if se == 0.0:
+        return Delta(diff, diff, diff, None)
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    half = float(stats.t.ppf(0.5 + level / 2, df)) * se
+    p_value = float(2 * stats.t.sf(abs(diff) / se, df))
+    return Delta(diff, diff - half, diff + half, p_value)
+
+
+def deltas_vs_none(summaries: list[RegimeSummary], metric: str) -> dict[str, Delta]:
+    def values(summary):
+        return [r.metrics[metric] for r in summary.runs if r.status == "finished"]
+
+    base = next((s for s in summaries if s.regime == "none"), None)
+    if base is None or not values(base):
+        return {}
+    return {s.regime: welch_delta(values(s), values(base)) for s in summaries if s.regime != "none" and values(s)}

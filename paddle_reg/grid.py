@@ -92,9 +92,6 @@ def execute(spec: RunSpec, progress: bool | None = None) -> dict:
     runtime.seed_everything(cfg.seed)
     model = task.build_model(cfg)
     steps_per_epoch = len(data.train) // cfg.train.batch_size
-    if steps_per_epoch == 0:
-        raise UserError(f"train.batch_size={cfg.train.batch_size} is larger than the {len(data.train)} training "
-                        f"samples: lower it or raise data.train_size")
     optimizer, scheduler, groups = build_optimizer(model, cfg.optim, steps_per_epoch, cfg.train.epochs)
     resumed_from = (run_dir.load_checkpoint() or {}).get("trainer", {}).get("epoch", 0)
     run_dir.start(spec.resolved, spec.run_config, runtime.environment(device, spec.threads), groups.table(),

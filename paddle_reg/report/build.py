@@ -51,7 +51,7 @@ def build_context(run_dirs: list[RunDir], command: str, profile: str) -> dict:
     records = read_runs(run_dirs)
     summaries = summarize(records)
     first = next((r for r in records if r.info.get("environment")), None)
-    configs = {r.regime: RunDir(Path(r.path)).config().get("run", {}) for r in records}
+    configs = {r.regime: r.run_config for r in records}
     task = next(iter(configs.values()), {}).get("task", "?")
     return {
         "task": task,

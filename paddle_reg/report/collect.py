@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from scipy import stats
@@ -20,6 +21,7 @@ class RunRecord:
     final: dict
     history: list[dict]
     info: dict
+    run_config: dict
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -51,14 +53,22 @@ class RegimeSummary:
         return counts
 
 
+def _shown_path(path: Path) -> str:
+    """Relative to the working directory when inside it, so committed reports carry no machine paths."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def read_runs(run_dirs: list[RunDir]) -> list[RunRecord]:
     records = []
     for run_dir in run_dirs:
         info = run_dir.info()
         run = run_dir.config().get("run", {})
         records.append(RunRecord(regime=run.get("regime", info.get("regime", "?")), seed=run.get("seed", -1),
-                                 status=info.get("status") or "not started", path=str(run_dir.path),
-                                 final=run_dir.final(), history=run_dir.history(), info=info))
+                                 status=info.get("status") or "not started", path=_shown_path(run_dir.path),
+                                 final=run_dir.final(), history=run_dir.history(), info=info, run_config=run))
     return records
 
 

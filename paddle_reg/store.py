@@ -23,6 +23,8 @@ from typing import Any
 import paddle
 
 DONE_STATUSES = ("finished", "diverged")
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def config_hash(run_config: dict) -> str:
@@ -38,6 +40,7 @@ def write_atomic(path: Path, writer) -> None:
     tmp = Path(tmp_name)
     try:
         writer(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the file the usual permissions
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

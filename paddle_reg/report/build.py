@@ -51,7 +51,9 @@ def build_context(run_dirs: list[RunDir], command: str, profile: str) -> dict:
     records = read_runs(run_dirs)
     summaries = summarize(records)
     first = next((r for r in records if r.info.get("environment")), None)
-    configs = {r.regime: r.run_config for r in records}
+    configs: dict[str, dict] = {}
+    for record in records:
+        configs.setdefault(record.regime, record.run_config)
     task = next(iter(configs.values()), {}).get("task", "?")
     return {
         "task": task,

@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from paddle_reg.report.collect import RegimeSummary  # noqa: E402
 
@@ -42,6 +43,7 @@ def learning_curves(summaries: list[RegimeSummary]) -> bytes:
         ax.set_title(title)
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     axes[1].legend(title="regime (band: ±1 std over seeds)", fontsize=8, title_fontsize=8)
     buffer = io.BytesIO()

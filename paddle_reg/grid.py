@@ -65,7 +65,8 @@ def plan(regime_cfgs: dict[str, DictConfig], seeds: list[int], runs_dir: Path, d
 _DATA_CACHE: dict = {}
 
 
-def _load_data(task, cfg: DictConfig, data_root: Path):
+def load_data(task, cfg: DictConfig, data_root: Path):
+    """The task's data, cached per process for the last data config: runs of one grid share it."""
     key = (task.name, json.dumps(OmegaConf.to_container(cfg.data), sort_keys=True), str(data_root))
     if key not in _DATA_CACHE:
         _DATA_CACHE.clear()
@@ -88,14 +89,12 @@ def execute(spec: RunSpec, progress: bool | None = None) -> dict:
     runtime.set_threads(spec.threads)
     cfg = OmegaConf.create(spec.run_config)
     task = get_task(cfg.task)
-    data = _load_data(task, cfg, Path(spec.data_root))
+    data = load_data(task, cfg, Path(spec.data_root))
     runtime.seed_everything(cfg.seed)
     model = task.build_model(cfg)
     steps_per_epoch = len(data.train) // cfg.train.batch_size
     optimizer, scheduler, groups = build_optimizer(model, cfg.optim, steps_per_epoch, cfg.train.epochs)
-    resumed_from = (run_dir.load_checkpoint() or {}).get("trainer", {}).get("epoch", 0)
-    run_dir.start(spec.resolved, spec.run_config, runtime.environment(device, spec.threads), groups.table(),
-                  resumed_from)
+    run_dir.start(spec.resolved, spec.run_config, runtime.environment(device, spec.threads), groups.table())
     settings = TrainSettings(cfg.train.epochs, cfg.train.batch_size, cfg.train.patience, cfg.train.min_delta, cfg.seed)
     trainer = Trainer(task, model, optimizer, scheduler, run_dir, settings, label=spec.label, progress=progress)
     started = time.perf_counter()
@@ -113,7 +112,7 @@ def execute(spec: RunSpec, progress: bool | None = None) -> dict:
         run_dir.finish("failed", {}, error=error)
         return {**summary, "status": "failed"}
     run_dir.finish("finished", final, wall_time_s=time.perf_counter() - started)
-    return {**summary, "status": "finished", "test_error": final.get("test_error")}
+    return {**summary, "status": "finished"}
 
 
 def _init_worker(level: int) -> None:

@@ -43,7 +43,7 @@ def run_command(cfg: DictConfig, overrides: list[str], report_subdir: str = "") 
     regimes = [cfg.regime.name] if cfg.get("regime") else list(cfg.regimes)
     validate(cfg, task, regimes)
     root = data_root(cfg.paths.data_root)
-    data = task.load_data(cfg, root)  # a missing or corrupt file stops here, before any run is recorded
+    data = grid.load_data(task, cfg, root)  # a missing or corrupt file stops here, before any run is recorded
     if len(data.train) < cfg.train.batch_size:
         raise UserError(f"train.batch_size={cfg.train.batch_size} is larger than the {len(data.train)} training "
                         f"samples: lower it or raise data.train_size")

@@ -96,8 +96,7 @@ class RunDir:
     def final(self) -> dict:
         return read_json(self.path / "final.json", {})
 
-    def start(self, resolved_config: dict, run_config: dict, env: dict, decay_groups: dict,
-              resumed_from_epoch: int) -> None:
+    def start(self, resolved_config: dict, run_config: dict, env: dict, decay_groups: dict) -> None:
         write_json(self.path / "config.json", {"resolved": resolved_config, "run": run_config})
         info = self.info()
         info.update(
@@ -109,8 +108,14 @@ class RunDir:
             environment=env,
             decay_groups=decay_groups,
             started=info.get("started", time.time()),
-            resumes=info.get("resumes", []) + ([resumed_from_epoch] if resumed_from_epoch else []),
+            resumes=info.get("resumes", []),
         )
+        write_json(self.path / "run.json", info)
+
+    def mark_resumed(self, epoch: int) -> None:
+        """Record that training went on from the checkpoint of ``epoch``."""
+        info = self.info()
+        info["resumes"] = info.get("resumes", []) + [epoch]
         write_json(self.path / "run.json", info)
 
     def save_epoch(self, model, optimizer, trainer_state: dict, history: list[dict]) -> None:

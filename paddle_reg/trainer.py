@@ -82,6 +82,7 @@ class Trainer:
         self.model.set_state_dict(checkpoint["model"])
         self.optimizer.set_state_dict(checkpoint["optimizer"])  # includes the LR scheduler's state
         state = checkpoint["trainer"]
+        self.run_dir.mark_resumed(state["epoch"])
         log.info("%s resuming after epoch %d", self.label, state["epoch"])
         return state, self.run_dir.history()[: state["epoch"]]
 

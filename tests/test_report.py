@@ -15,7 +15,7 @@ def fixture_run(runs, regime: str, seed: int, test_error: float, train_error: fl
     run_config = {"task": "mnist", "regime": regime, "seed": seed, "model": {"dropout": {"hidden": 0.5}},
                   "optim": {"weight_decay": 0.0}, "note": HOSTILE}
     run = RunDir.for_run(runs, "mnist", regime, seed, run_config)
-    run.start({"resolved": True}, run_config, {"paddle": "3.3.1", "device": "cpu", "threads": 1}, {}, 0)
+    run.start({"resolved": True}, run_config, {"paddle": "3.3.1", "device": "cpu", "threads": 1}, {})
     history = [{"epoch": e, "train_loss": 1.0 / e, "val_error": test_error + 0.01 / e, "epoch_time_s": 2.0}
                for e in (1, 2, 3)]
     (run.path / "history.json").write_text(json.dumps(history))

@@ -52,6 +52,10 @@ class RegimeSummary:
             counts[run.status] = counts.get(run.status, 0) + 1
         return counts
 
+    def values(self, metric: str) -> list[float]:
+        """``metric`` of each finished run, in seed order."""
+        return [run.metrics[metric] for run in self.runs if run.status == "finished"]
+
 
 def _shown_path(path: Path) -> str:
     """Relative to the working directory when inside it, so committed reports carry no machine paths."""
@@ -79,9 +83,9 @@ def summarize(records: list[RunRecord]) -> list[RegimeSummary]:
     for regime in regimes:
         runs = sorted((r for r in records if r.regime == regime), key=lambda r: r.seed)
         summary = RegimeSummary(regime, runs)
-        finished = [r.metrics for r in runs if r.status == "finished"]
-        for metric in (finished[0].keys() if finished else ()):
-            values = np.array([m[metric] for m in finished], dtype=float)
+        finished = next((r for r in runs if r.status == "finished"), None)
+        for metric in (finished.metrics if finished else ()):
+            values = np.array(summary.values(metric), dtype=float)
             std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
             summary.stats[metric] = (float(values.mean()), std, len(values))
         summaries.append(summary)
@@ -115,10 +119,8 @@ def welch_delta(values: list[float], baseline: list[float], level: float = 0.95)
 
 
 def deltas_vs_none(summaries: list[RegimeSummary], metric: str) -> dict[str, Delta]:
-    def values(summary):
-        return [r.metrics[metric] for r in summary.runs if r.status == "finished"]
-
     base = next((s for s in summaries if s.regime == "none"), None)
-    if base is None or not values(base):
+    if base is None or not base.values(metric):
         return {}
-    return {s.regime: welch_delta(values(s), values(base)) for s in summaries if s.regime != "none" and values(s)}
+    return {s.regime: welch_delta(s.values(metric), base.values(metric))
+            for s in summaries if s.regime != "none" and s.values(metric)}

@@ -1,9 +1,10 @@
 """paddle_reg: what Dropout, weight decay and both together do to generalization, measured in PaddlePaddle."""
 from setuptools import setup
 
-# One resolver pass must see every pin: numpy<1.24 is what paddledet 2.6 (the PCB task) needs,
-# and installing it later in a second pip command downgrades numpy under already-installed
-# packages. Paddle's GPU wheel is not on PyPI: see the README for Paddle's own index.
+# One resolver pass must see every pin: numpy<1.24 and opencv<=4.6 are what paddledet 2.6 (the PCB
+# task) needs, and a second pip command would downgrade numpy under already-installed packages
+# (scikit-learn among them). paddlenlp 2.8.1 imports on Paddle 3.3.1 only with the four caps below it.
+# Paddle's GPU wheel is not on PyPI: see the README for Paddle's own index.
 INSTALL_REQUIRES = [
     "paddlepaddle==3.3.1",
     "numpy>=1.21,<1.24",
@@ -16,6 +17,13 @@ INSTALL_REQUIRES = [
     "visualdl==2.5.*",
     "tqdm>=4.60",
     "platformdirs>=3",
+    "paddledet==2.6.0",
+    "opencv-python<=4.6.0.66",
+    "paddlenlp==2.8.1",
+    "huggingface-hub<0.26",
+    "datasets<3",
+    "aistudio-sdk<0.3",
+    "pyarrow<17",
 ]
 
 setup(

@@ -7,6 +7,8 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 
+from paddle_reg.task_api import ReportMetric
+
 EVAL_BATCH_SIZE = 1000
 
 
@@ -38,6 +40,13 @@ class ClassificationTask:
 
     monitor = "error"
     monitor_mode = "min"
+    report_metrics = (
+        ReportMetric("test_error", "test_error", "test error", "%", 100),
+        ReportMetric("test_accuracy", "test_accuracy", "test accuracy", "%", 100, better="higher"),
+        ReportMetric("train_error", "train_error", "train error", "%", 100),
+        ReportMetric("test_error", "gap", "gap (test − train error)", "pp", 100, minus="train_error"),
+        ReportMetric("best_epoch", "best_epoch", "best epoch", better="lower"),
+    )
 
     def train_batches(self, split: ArraySplit, batch_size: int, rng: np.random.Generator):
         order = rng.permutation(len(split))

@@ -1,6 +1,7 @@
 """What the trainer and the grid need from a task module (tasks/*.py)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Iterator, Protocol
 
 import numpy as np
@@ -8,11 +9,28 @@ import paddle
 from omegaconf import DictConfig
 
 
+@dataclass(frozen=True)
+class ReportMetric:
+    """A metric the report tabulates per regime: ``(final[key] − final[minus]) × scale``, e.g. ``test_error`` × 100 in %."""
+
+    key: str  # a key of final.json: "<split>_<metric>" as returned by Task.evaluate
+    name: str  # short id used in summary.json and the claims, e.g. "test_error", "gap"
+    label: str  # column heading
+    unit: str = ""  # "%", "pp", "s", ...
+    scale: float = 1.0
+    better: str = "lower"  # "lower" | "higher": which sign of a delta against `none` is an improvement
+    minus: str | None = None  # a second final.json key subtracted from the first (a generalization gap)
+
+    def value(self, final: dict) -> float:
+        return (final[self.key] - (final[self.minus] if self.minus else 0.0)) * self.scale
+
+
 class Task(Protocol):
     name: str
     regimes: tuple[str, ...]  # regimes this task's model can apply
     monitor: str  # validation metric that picks the best epoch and drives early stopping
     monitor_mode: str  # "min" or "max"
+    report_metrics: tuple[ReportMetric, ...]  # the report's regime × metric table, headline metric first
 
     def load_data(self, cfg: DictConfig, data_root) -> Any:
         """Read and validate the splits; raise UserError naming a missing or corrupt file."""
@@ -34,4 +52,7 @@ class Task(Protocol):
 
     def epoch_metrics(self, sums: dict[str, float], count: int) -> dict[str, float]:
         """Running train metrics of an epoch from the accumulated ``batch_stats`` sums."""
+
+    # Optional: ``details(model, data) -> dict`` of non-scalar results of the best checkpoint (a confusion
+    # matrix, per-class AP), JSON-serializable; the trainer stores it as final.json["details"].
 

@@ -128,4 +128,6 @@ class Trainer:
         final = {"best_epoch": state["best_epoch"], "epochs_run": state["epoch"], "stopped_early": state["stopped_early"]}
         for split in ("train", "val", "test"):
             final.update({f"{split}_{k}": v for k, v in self.task.evaluate(self.model, data, split).items()})
+        if hasattr(self.task, "details"):
+            final["details"] = self.task.details(self.model, data)
         return final

@@ -8,8 +8,15 @@ import numpy as np
 from scipy import stats
 
 from paddle_reg.store import RunDir
+from paddle_reg.task_api import ReportMetric
 
 REGIME_ORDER = ("none", "dropout", "weight_decay", "both")
+
+
+def report_metrics(task_name: str) -> tuple[ReportMetric, ...]:
+    from paddle_reg.tasks import get_task
+
+    return get_task(task_name).report_metrics
 
 
 @dataclass
@@ -25,18 +32,12 @@ class RunRecord:
 
     @property
     def metrics(self) -> dict[str, float]:
-        """Percent-scale metrics of the best-validation checkpoint; the gap is test − train error."""
-        f = self.final
+        """The task's report metrics of the best-validation checkpoint, plus the mean training time per epoch."""
         if self.status != "finished":
             return {}
-        return {
-            "test_error": 100 * f["test_error"],
-            "test_accuracy": 100 * f["test_accuracy"],
-            "train_error": 100 * f["train_error"],
-            "gap": 100 * (f["test_error"] - f["train_error"]),
-            "best_epoch": f["best_epoch"],
-            "epoch_time_s": float(np.mean([h["epoch_time_s"] for h in self.history])),
-        }
+        values = {m.name: m.value(self.final) for m in report_metrics(self.run_config["task"])}
+        values["epoch_time_s"] = float(np.mean([h["epoch_time_s"] for h in self.history]))
+        return values
 
 
 @dataclass

@@ -108,17 +108,23 @@ def load_split(root: Path, split: str, mode: str, image_size: int, limit: int | 
     return PcbSplit(images, boxes, classes, [stem for stem, _ in entries])
 
 
+def window_start(low: float, high: float, extent: int, size: int, rng: np.random.Generator) -> int:
+    """Start of a ``size`` window inside ``[0, extent)`` that covers ``[low, high)``, or lies inside it when wider."""
+    first, last = sorted((max(0, int(np.ceil(high)) - size), min(extent - size, int(low))))
+    return int(rng.integers(max(0, first), max(0, min(extent - size, last)) + 1))
+
+
 def crop_around_defect(image: np.ndarray, boxes: np.ndarray, classes: np.ndarray, size: int,
                        rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A ``size``² window holding a random defect at a random place; keeps boxes whose centre falls inside, clipped."""
-    height, width = image.shape[1:]
-    x1, y1, x2, y2 = boxes[rng.integers(len(boxes))]
-    left = int(rng.integers(max(0, int(x2) - size), min(width - size, int(x1)) + 1)) if width > size else 0
-    top = int(rng.integers(max(0, int(y2) - size), min(height - size, int(y1)) + 1)) if height > size else 0
-    centre = (boxes[:, :2] + boxes[:, 2:]) / 2
-    keep = (centre[:, 0] >= left) & (centre[:, 0] < left + size) & (centre[:, 1] >= top) & (centre[:, 1] < top + size)
-    shifted = boxes[keep] - np.array([left, top, left, top], np.float32)
-    return image[:, top : top + size, left : left + size], np.clip(shifted, 0, size), classes[keep]
+    """A ``size``² window holding a random defect at a random place; keeps that defect and every box at least half
+    inside, clipped to the window."""
+    pick = int(rng.integers(len(boxes)))
+    x1, y1, x2, y2 = boxes[pick]
+    left, top = window_start(x1, x2, image.shape[2], size, rng), window_start(y1, y2, image.shape[1], size, rng)
+    clipped = np.clip(boxes - np.array([left, top, left, top], np.float32), 0, size)
+    area = lambda b: (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])  # noqa: E731
+    keep = (area(clipped) >= 0.5 * area(boxes)) | (np.arange(len(boxes)) == pick)
+    return image[:, top : top + size, left : left + size], clipped[keep], classes[keep]
 
 
 def random_flip(image: np.ndarray, boxes: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -89,6 +89,14 @@ def test_crop_keeps_the_chosen_defect_inside_the_window():
             assert crop[0, y1, x1] == image[0, 200, 100]
 
 
+def test_crop_of_a_defect_larger_than_the_window_lies_inside_it():
+    rng = np.random.default_rng(1)
+    boxes = np.array([[100, 100, 300, 150]], np.float32)  # 200 px wide, window 160
+    for _ in range(10):
+        crop, kept, _ = crop_around_defect(np.zeros((1, 640, 640)), boxes, np.array([0]), 160, rng)
+        assert crop.shape == (1, 160, 160) and kept[0, 0] == 0 and kept[0, 2] == 160
+
+
 def test_flip_moves_boxes_with_pixels():
     rng = np.random.default_rng(3)
     image = np.zeros((1, 64, 64), np.uint8)

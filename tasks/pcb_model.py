@@ -62,6 +62,17 @@ def clear_param_regularizers(model: nn.Layer) -> None:
         param.regularizer = None
 
 
+def init_head_priors(head: nn.Layer, num_classes: int, object_prior: float = 0.01) -> None:
+    """Output biases so that σ(objectness) = ``object_prior`` and σ(class) = 1/num_classes at the start
+    (Lin et al. 2017, focal loss §4.1): with zero biases every background cell's objectness loss is log 2, and the
+    gradient of that sum wrecks a network trained from scratch in its first steps."""
+    logit = lambda p: float(np.log(p / (1 - p)))  # noqa: E731
+    for conv in head.yolo_outputs:
+        bias = conv.bias.numpy().reshape(-1, 5 + num_classes)
+        bias[:, 4], bias[:, 5:] = logit(object_prior), logit(1 / num_classes)
+        conv.bias.set_value(bias.reshape(-1))
+
+
 class FeatureDropout(nn.Layer):
     """The neck, then Dropout(p) on each fused FPN output before the YOLO head (the article's placement)."""
 
@@ -168,6 +179,7 @@ def build_detector(cfg: DictConfig, reg: dict, in_channels: int, num_classes: in
     head = YOLOv3Head(in_channels=[shape.channels for shape in neck.out_shape], anchors=anchors, anchor_masks=masks,
                       num_classes=num_classes,
                       loss=YOLOv3Loss(num_classes=num_classes, ignore_thresh=cfg.ignore_thresh, downsample=list(DOWNSAMPLE)))
+    init_head_priors(head, num_classes)
     post = BBoxPostProcess(num_classes=num_classes,
                            decode=YOLOBox(num_classes=num_classes, conf_thresh=cfg.nms.conf_thresh,
                                           downsample_ratio=DOWNSAMPLE[0]),

@@ -63,6 +63,15 @@ def test_fpn_dropout_sits_between_neck_and_head_and_is_off_in_eval():
     assert 0.15 < (dropped == 0).mean() - (a[0].numpy() == 0).mean() < 0.45
 
 
+def test_head_starts_at_the_object_and_class_priors():
+    model = detector()
+    model.eval()
+    for conv in model.yolo.yolo_head.yolo_outputs:
+        probs = 1 / (1 + np.exp(-conv.bias.numpy().reshape(3, 11)))
+        np.testing.assert_allclose(probs[:, 4], 0.01, rtol=1e-5)
+        np.testing.assert_allclose(probs[:, 5:], 1 / 6, rtol=1e-5)
+
+
 def test_no_parameter_keeps_a_ppdet_regularizer():
     """A parameter's own regularizer overrides the optimizer's: ppdet's L2Decay(0) would silently cancel decay."""
     assert all(p.regularizer is None for p in detector().parameters())

@@ -82,7 +82,8 @@ class MLP(nn.Layer):
 
 class MnistTask(ClassificationTask):
     name = "mnist"
-    regimes = ("none", "dropout", "weight_decay", "both")
+    regimes = ("none", "dropout", "weight_decay", "both", "l1", "maxnorm", "mixup", "cutmix", "cutout", "early_stop")
+    image_shape = (1, 28, 28)  # the flat 784 inputs as images, for Mixup, CutMix and Cutout
 
     def load_data(self, cfg: DictConfig, root: Path) -> MnistData:
         full = load_split(root, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")

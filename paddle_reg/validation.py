@@ -7,6 +7,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from paddle_reg.errors import UserError
 from paddle_reg.optim import DECAY_MODES, OPTIMIZERS, SCHEDULES, with_defaults
+from paddle_reg.regularizers.layers import DROPOUT_POSITIONS
 
 DEVICES = ("auto", "cpu", "gpu")
 # the extended regularizers, reg.<name> in a task config, each switched on by the regime of its name; an example value
@@ -143,6 +144,9 @@ def validate(cfg: DictConfig, task, regimes: list[str]) -> None:
     for name, p in cfg.model.dropout.items():
         if not 0.0 <= _number(f"model.dropout.{name}", p) < 1.0:
             raise UserError(f"model.dropout.{name}={p} must be in [0, 1): set e.g. model.dropout.{name}=0.5")
+    position = OmegaConf.select(cfg, "model.dropout_position")
+    if position is not None and position not in DROPOUT_POSITIONS:
+        raise UserError(f"model.dropout_position={position} is unknown: choose one of {', '.join(DROPOUT_POSITIONS)}")
     validate_optim(cfg.optim)
     if cfg.device not in DEVICES:
         raise UserError(f"device={cfg.device} is unknown: choose one of {', '.join(DEVICES)}")

@@ -62,7 +62,8 @@ def drop_block(x, p: float, block_size: int, training: bool = True):
     seeds = (paddle.rand(x.shape, dtype=x.dtype) < gamma).astype(x.dtype)
     blocks = F.max_pool2d(seeds, kernel_size=size, stride=1, padding=size // 2)[:, :, :height, :width]
     keep = 1.0 - blocks
-    return x * keep * (keep.numel().astype(x.dtype) / keep.sum().clip(min=1.0))
+    kept = keep.sum(dtype="float64").clip(min=1.0)  # float32 sums stop counting past 2**24 elements
+    return x * keep * (keep.numel().astype("float64") / kept).astype(x.dtype)
 
 
 class _Stochastic(nn.Layer):

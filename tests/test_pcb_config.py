@@ -38,3 +38,10 @@ def test_regimes_switch_fpn_dropout_and_decay(regime):
     run = effective_run_config(compose_pcb(f"regime={regime}"), seed=0)
     assert (run["model"]["dropout"]["fpn"] == 0.3) == (regime in ("dropout", "both"))
     assert (run["optim"]["weight_decay"] == 1e-4) == (regime in ("weight_decay", "both"))
+
+
+@pytest.mark.parametrize("regime", ["dropblock", "cutout", "mixup"])
+def test_claim_e15_regimes_switch_only_their_own_regularizer(regime):
+    run = effective_run_config(compose_pcb(f"regime={regime}"), seed=0)
+    assert [name for name, value in run["reg"].items() if value is not None] == [regime]
+    assert run["model"]["dropout"]["fpn"] == 0.0 and run["optim"]["weight_decay"] == 0.0

@@ -97,7 +97,7 @@ class PcbTask:
     )
 
     def __init__(self):
-        self._last: tuple | None = None  # (split, weights fingerprint, detections) of the latest evaluation
+        self._cache: dict[tuple, tuple] = {}  # (data id, split) → (weights fingerprint, detections), latest only
 
     def load_data(self, cfg: DictConfig, root: Path) -> PcbData:
         d = cfg.data
@@ -147,14 +147,15 @@ class PcbTask:
 
     @paddle.no_grad()
     def detections(self, model, data: PcbData, split: str) -> list[ImageDetections]:
-        key = (split, fingerprint(model))
-        if self._last is None or self._last[:2] != key:
+        weights, key = fingerprint(model), (id(data), split)
+        if self._cache.get(key, (None,))[0] != weights:
             was_training = model.training
             model.eval()
-            self._last = (*key, predictions(model, data.train_eval if split == "train" else getattr(data, split)))
+            found = predictions(model, data.train_eval if split == "train" else getattr(data, split))
+            self._cache[key] = (weights, found)
             if was_training:
                 model.train()
-        return self._last[2]
+        return self._cache[key][1]
 
     def evaluate(self, model, data: PcbData, split: str) -> dict[str, float]:
         found = self.detections(model, data, split)

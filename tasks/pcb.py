@@ -165,9 +165,9 @@ class PcbTask:
 
     def details(self, model, data: PcbData) -> dict:
         found = self.detections(model, data, "test")
-        return {"test_per_class_ap": {"labels": list(CLASSES),
-                                      "ap50": [round(float(v), 4) for v in per_class_ap(found, len(CLASSES), 0.5)],
-                                      "ap33": [round(float(v), 4) for v in per_class_ap(found, len(CLASSES), 0.33)]}}
+        as_list = lambda ap: [None if np.isnan(v) else round(float(v), 4) for v in ap]  # noqa: E731  (None: no boxes)
+        return {"test_per_class_ap": {"labels": list(CLASSES), "ap50": as_list(per_class_ap(found, len(CLASSES), 0.5)),
+                                      "ap33": as_list(per_class_ap(found, len(CLASSES), 0.33))}}
 
 
 TASK = PcbTask()

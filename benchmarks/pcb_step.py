@@ -37,7 +37,7 @@ def run_config(steps: int) -> OmegaConf:
                                                        "data.test_size=1", "data.train_eval_size=1"])
     cfg = OmegaConf.create(effective_run_config(cfg, seed=0))
     cfg.data.train_size = steps * cfg.train.batch_size
-    cfg.optim.schedule = "constant"
+    cfg.optim.schedule.name, cfg.optim.schedule.warmup_steps = "constant", 0
     return cfg
 
 

@@ -72,7 +72,8 @@ class NewsData:
 def check_options(cfg: DictConfig) -> None:
     """The task's own options, checked before anything is trained."""
     tokenizer_settings(cfg.data.tokenizer)
-    for field in ("data.min_freq", "data.max_len", "model.embed_dim", "model.hidden", "model.layers", "model.fc"):
+    fields = ["data.min_freq", "data.max_len", "model.embed_dim", "model.hidden", "model.layers", "model.fc"]
+    for field in fields + (["data.test_size"] if cfg.data.test_size is not None else []):
         value = OmegaConf.select(cfg, field)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise UserError(f"{field}={value} must be a positive integer")
@@ -139,17 +140,19 @@ class NewsTask(ClassificationTask):
         check_options(cfg)
         cache = cache_root(OmegaConf.select(cfg, "paths.cache_dir", default=None))
         corpus, classes, entry = cached_corpus(Path(root) / "thucnews", cache, cfg.data.tokenizer)
-        train, val = corpus.splits["train"], corpus.splits["val"]
+        train, val, test = (corpus.splits[split] for split in ("train", "val", "test"))
         if cfg.data.train_size is not None:
             train = train.subset(stratified_subset(train.labels, cfg.data.train_size, cfg.data.split_seed))
         val = val.subset(stratified_subset(val.labels, cfg.data.val_size, cfg.data.split_seed))
+        if cfg.data.test_size is not None:
+            test = test.subset(stratified_subset(test.labels, cfg.data.test_size, cfg.data.split_seed))
         vocab = build_vocab(train, corpus.table, cfg.data.min_freq, cfg.data.max_vocab)
         vocab_key = {k: cfg.data[k] for k in ("train_size", "split_seed", "min_freq", "max_vocab")}
         vocab_path = entry / f"vocab-{hashlib.sha256(json.dumps(vocab_key, sort_keys=True).encode()).hexdigest()[:10]}.json"
         if not vocab_path.is_file():
             save_vocab(vocab, vocab_path)
         pick = lambda part: ArraySplit(encode(part, corpus.table, vocab, cfg.data.max_len), part.labels)  # noqa: E731
-        return NewsData(pick(train), pick(val), pick(corpus.splits["test"]), classes, vocab)
+        return NewsData(pick(train), pick(val), pick(test), classes, vocab)
 
     def build_model(self, cfg: DictConfig, data: NewsData) -> BiLSTMClassifier:
         m = cfg.model

@@ -15,8 +15,8 @@ from paddle import nn
 from paddle_reg.classification import ArraySplit, ClassificationTask, stratified_subset
 from paddle_reg.errors import UserError
 from paddle_reg.task_api import ReportMetric
-from paddle_reg.tasks.news_text import (ZH_CLASS_NAMES, build_vocab, cache_root, cached_corpus, encode, save_vocab,
-                                        tokenizer_settings)
+from paddle_reg.tasks.news_text import (ZH_CLASS_NAMES, build_vocab, cache_root, cached_corpus, encode,
+                                        pretrained_rows, save_vocab, tokenizer_settings)
 
 POOLINGS = ("mean", "max")
 EVAL_BATCH_SIZE = 256  # the BiLSTM is fastest on the CPU around this size
@@ -67,6 +67,7 @@ class NewsData:
     test: ArraySplit
     classes: list[str]  # class.txt names, index = label id
     vocab: list[str]  # token of each id: <pad>, <unk>, then the training titles' tokens
+    pretrained: tuple[np.ndarray, np.ndarray] | None = None  # embedding rows for vocab and which of them are known
 
 
 def check_options(cfg: DictConfig) -> None:
@@ -151,13 +152,25 @@ class NewsTask(ClassificationTask):
         vocab_path = entry / f"vocab-{hashlib.sha256(json.dumps(vocab_key, sort_keys=True).encode()).hexdigest()[:10]}.json"
         if not vocab_path.is_file():
             save_vocab(vocab, vocab_path)
+        pretrained = None
+        if cfg.data.pretrained_embedding:
+            pretrained = pretrained_rows(Path(root) / "thucnews" / cfg.data.pretrained_embedding, vocab)
+            if pretrained[0].shape[1] != cfg.model.embed_dim:
+                raise UserError(f"model.embed_dim={cfg.model.embed_dim} but {cfg.data.pretrained_embedding} holds "
+                                f"{pretrained[0].shape[1]}-d vectors: set model.embed_dim={pretrained[0].shape[1]}")
         pick = lambda part: ArraySplit(encode(part, corpus.table, vocab, cfg.data.max_len), part.labels)  # noqa: E731
-        return NewsData(pick(train), pick(val), pick(test), classes, vocab)
+        return NewsData(pick(train), pick(val), pick(test), classes, vocab, pretrained)
 
     def build_model(self, cfg: DictConfig, data: NewsData) -> BiLSTMClassifier:
         m = cfg.model
-        return BiLSTMClassifier(len(data.vocab), len(data.classes), m.embed_dim, m.hidden, m.layers, m.fc, m.pooling,
-                                fc_p=m.dropout.fc, lstm_p=m.dropout.lstm)
+        model = BiLSTMClassifier(len(data.vocab), len(data.classes), m.embed_dim, m.hidden, m.layers, m.fc, m.pooling,
+                                 fc_p=m.dropout.fc, lstm_p=m.dropout.lstm)
+        if data.pretrained is not None:
+            vectors, known = data.pretrained
+            weight = model.embedding.weight.numpy()
+            weight[known] = vectors[known]
+            model.embedding.weight.set_value(weight)
+        return model
 
     def evaluate(self, model, data: NewsData, split: str) -> dict[str, float]:
         part: ArraySplit = getattr(data, split)

@@ -213,6 +213,25 @@ def encode(split: TokenizedSplit, table: list[str], vocab: list[str], max_len: i
     return ids
 
 
+def pretrained_rows(npz: Path, vocab: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Float32 vectors for ``vocab`` from an upstream embedding (its token → row map: ``vocab.json`` beside it), and which tokens it knows."""
+    upstream_vocab = npz.with_name("vocab.json")
+    for path in (npz, upstream_vocab):
+        if not path.is_file():
+            raise UserError(f"missing data file {path}: data.pretrained_embedding needs {npz.name} and vocab.json "
+                            f"side by side (thucnews/extras), or set data.pretrained_embedding=null")
+    try:
+        with np.load(npz, allow_pickle=False) as arrays:
+            table = arrays["embeddings"].astype(np.float32)
+        rows = json.loads(upstream_vocab.read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise UserError(f"corrupt data file {npz} or {upstream_vocab}: {exc}; replace them with the originals") from None
+    known = np.array([token in rows for token in vocab])
+    vectors = np.zeros((len(vocab), table.shape[1]), dtype=np.float32)
+    vectors[known] = table[[rows[token] for token in vocab if token in rows]]
+    return vectors, known
+
+
 def save_vocab(vocab: list[str], path: Path) -> None:
     write_atomic(path, lambda tmp: tmp.write_text(json.dumps(vocab, ensure_ascii=False, indent=0), encoding="utf-8"))
 

@@ -171,3 +171,22 @@ def test_evaluate_and_details(news_root, tmp_path):
     assert np.array(confusion["matrix"]).sum() == len(data.test)
     assert np.trace(confusion["matrix"]) / len(data.test) == pytest.approx(metrics["accuracy"])
     json.dumps(confusion)
+
+
+def test_pretrained_embedding_fills_the_rows_it_knows(news_root, tmp_path):
+    extras = news_root / "thucnews" / "extras"
+    extras.mkdir()
+    upstream = {"股": 0, "房": 1, "<UNK>": 2, "<PAD>": 3}
+    vectors = np.arange(16, dtype=np.float64).reshape(4, 4)
+    np.savez(extras / "emb.npz", embeddings=vectors)
+    (extras / "vocab.json").write_text(json.dumps(upstream, ensure_ascii=False), encoding="utf-8")
+    task = get_task("news")
+    cfg = news_cfg(tmp_path / "cache", pretrained_embedding="extras/emb.npz")
+    with pytest.raises(UserError, match="model.embed_dim=16 but extras/emb.npz holds 4-d vectors"):
+        task.load_data(cfg, news_root)
+    cfg.model.embed_dim = 4
+    data = task.load_data(cfg, news_root)
+    weight = task.build_model(cfg, data).embedding.weight.numpy()
+    assert np.array_equal(weight[data.vocab.index("股")], vectors[0])
+    assert np.array_equal(weight[data.vocab.index("房")], vectors[1])
+    assert not np.array_equal(weight[data.vocab.index("球")], np.zeros(4))  # unknown rows keep their random init

@@ -39,7 +39,8 @@ def _decay_groups(records) -> dict | None:
 
 def _runs_csv(records) -> str:
     out = io.StringIO()
-    columns = ["regime", "seed", "status"] + [key for key, _ in METRICS] + ["path"]
+    metrics = dict.fromkeys([key for key, _ in METRICS] + [key for r in records for key in r.metrics])  # + the task's own
+    columns = ["regime", "seed", "status", *metrics, "path"]
     writer = csv.DictWriter(out, fieldnames=columns)
     writer.writeheader()
     for r in records:

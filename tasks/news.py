@@ -14,6 +14,7 @@ from paddle import nn
 
 from paddle_reg.classification import ArraySplit, ClassificationTask, stratified_subset
 from paddle_reg.errors import UserError
+from paddle_reg.regularizers import DropConnectLinear, GaussianDropout, SpatialDropout1D
 from paddle_reg.task_api import ReportMetric
 from paddle_reg.tasks.news_text import (ZH_CLASS_NAMES, build_vocab, cache_root, cached_corpus, encode,
                                         pretrained_rows, save_vocab, tokenizer_settings)
@@ -36,25 +37,35 @@ POOL = {"mean": masked_mean, "max": masked_max}
 
 
 class BiLSTMClassifier(nn.Layer):
-    """Token ids (0 = padding) → embedding → BiLSTM → masked pooling → fc → ReLU → Dropout → classifier."""
+    """Token ids (0 = padding) → embedding → BiLSTM → masked pooling → fc → ReLU → Dropout → classifier.
 
-    def __init__(self, vocab_size: int, classes: int, embed_dim: int = 128, hidden: int = 128, layers: int = 1,
-                 fc: int = 128, pooling: str = "mean", fc_p: float = 0.5, lstm_p: float = 0.0):
+    Extended regimes add: ``spatial_p`` SpatialDropout1D on the embedded tokens (whole embedding channels per title),
+    ``gaussian_p`` Gaussian dropout at the fc dropout site, ``dropconnect_p`` a DropConnectLinear as fc.
+    """
+
+    def __init__(self, vocab_size: int, classes: int, embed_dim: int = 64, hidden: int = 64, layers: int = 1,
+                 fc: int = 128, pooling: str = "mean", fc_p: float = 0.5, lstm_p: float = 0.0,
+                 spatial_p: float | None = None, gaussian_p: float | None = None, dropconnect_p: float | None = None):
         super().__init__()
         self.pooling = pooling
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
+        self.embedding_dropout = SpatialDropout1D(spatial_p, "NLC") if spatial_p else None
         self.lstm = nn.LSTM(embed_dim, hidden, num_layers=layers, direction="bidirect", dropout=lstm_p)
-        self.fc = nn.Linear(2 * hidden, fc)
+        self.fc = DropConnectLinear(2 * hidden, fc, dropconnect_p) if dropconnect_p else nn.Linear(2 * hidden, fc)
         self.act = nn.ReLU()
         self.dropout = nn.Dropout(fc_p)
+        self.noise = GaussianDropout(gaussian_p) if gaussian_p else None
         self.classifier = nn.Linear(fc, classes)
 
     def forward(self, ids: paddle.Tensor) -> paddle.Tensor:
         mask = (ids != 0).astype("float32")
         lengths = mask.sum(axis=1).astype("int64")
-        states, _ = self.lstm(self.embedding(ids), sequence_length=lengths)
-        pooled = POOL[self.pooling](states, mask.unsqueeze(-1))
-        return self.classifier(self.dropout(self.act(self.fc(pooled))))
+        embedded = self.embedding(ids)
+        if self.embedding_dropout is not None:
+            embedded = self.embedding_dropout(embedded)
+        states, _ = self.lstm(embedded, sequence_length=lengths)
+        hidden = self.dropout(self.act(self.fc(POOL[self.pooling](states, mask.unsqueeze(-1)))))
+        return self.classifier(hidden if self.noise is None else self.noise(hidden))
 
     def extra_repr(self) -> str:
         return f"pooling={self.pooling}"
@@ -125,7 +136,8 @@ def predict(model: nn.Layer, part: ArraySplit) -> tuple[float, np.ndarray]:
 
 class NewsTask(ClassificationTask):
     name = "news"
-    regimes = ("none", "dropout", "weight_decay", "both")
+    regimes = ("none", "dropout", "weight_decay", "both", "spatial", "gaussian", "dropconnect", "l1", "maxnorm",
+               "early_stop")
     report_metrics = ClassificationTask.report_metrics + (
         ReportMetric("test_macro_f1", "test_macro_f1", "test macro-F1", "%", 100, better="higher"),
         ReportMetric("val_accuracy", "val_accuracy", "val accuracy", "%", 100, better="higher"),
@@ -162,9 +174,10 @@ class NewsTask(ClassificationTask):
         return NewsData(pick(train), pick(val), pick(test), classes, vocab, pretrained)
 
     def build_model(self, cfg: DictConfig, data: NewsData) -> BiLSTMClassifier:
-        m = cfg.model
+        m, reg = cfg.model, cfg.get("reg") or {}
         model = BiLSTMClassifier(len(data.vocab), len(data.classes), m.embed_dim, m.hidden, m.layers, m.fc, m.pooling,
-                                 fc_p=m.dropout.fc, lstm_p=m.dropout.lstm)
+                                 fc_p=m.dropout.fc, lstm_p=m.dropout.lstm, spatial_p=reg.get("spatial"),
+                                 gaussian_p=reg.get("gaussian"), dropconnect_p=reg.get("dropconnect"))
         if data.pretrained is not None:
             vectors, known = data.pretrained
             weight = model.embedding.weight.numpy()

@@ -24,7 +24,7 @@ def test_news_smoke_run_records_profile_metrics_and_confusion(news_root, tmp_pat
         history = json.loads((final_path.parent / "history.json").read_text())
         assert len(history) == 2 and "val_macro_f1" in history[0]
     both = json.loads(next((tmp_path / "runs" / "news" / "both").glob("*/run.json")).read_text())
-    assert both["decay_groups"]["decay_count"] > 0
+    assert both["decay_groups"]["decay"] == ["embedding.weight", "fc.weight", "classifier.weight"]  # claim E1
 
 
 def test_bad_news_option_is_one_line(news_root, tmp_path):

@@ -19,7 +19,7 @@ from paddle_reg.tasks.news_text import PAD, UNK, build_vocab, encode, load_vocab
 
 def news_cfg(cache, **data):
     base = {"train_size": None, "val_size": 150, "test_size": None, "split_seed": 0, "tokenizer": "char",
-            "min_freq": 1, "max_vocab": None, "max_len": 32}
+            "min_freq": 1, "max_vocab": None, "max_len": 32, "pretrained_embedding": None}
     model = {"embed_dim": 16, "hidden": 16, "layers": 1, "fc": 16, "pooling": "mean", "dropout": {"fc": 0.5, "lstm": 0.0}}
     return OmegaConf.create({"data": {**base, **data}, "model": model, "paths": {"cache_dir": str(cache)}})
 
@@ -190,3 +190,14 @@ def test_pretrained_embedding_fills_the_rows_it_knows(news_root, tmp_path):
     assert np.array_equal(weight[data.vocab.index("股")], vectors[0])
     assert np.array_equal(weight[data.vocab.index("房")], vectors[1])
     assert not np.array_equal(weight[data.vocab.index("球")], np.zeros(4))  # unknown rows keep their random init
+
+
+def test_extended_regimes_swap_their_layers_in():
+    plain = BiLSTMClassifier(50, 4)
+    assert plain.embedding_dropout is None and plain.noise is None and type(plain.fc).__name__ == "Linear"
+    model = BiLSTMClassifier(50, 4, spatial_p=0.2, gaussian_p=0.5, dropconnect_p=0.5)
+    assert type(model.embedding_dropout).__name__ == "SpatialDropout1D" and model.embedding_dropout.p == 0.2
+    assert type(model.noise).__name__ == "GaussianDropout" and type(model.fc).__name__ == "DropConnectLinear"
+    ids = paddle.to_tensor(np.arange(2, 26, dtype=np.int64).reshape(4, 6))
+    model.eval()
+    assert np.array_equal(model(ids).numpy(), model(ids).numpy())

@@ -37,7 +37,7 @@ setup(
     package_dir={"paddle_reg": "paddle_reg", "paddle_reg.tasks": "tasks", "paddle_reg.configs": "configs"},
     package_data={
         "paddle_reg.configs": ["*.yaml", "**/*.yaml"],
-        "paddle_reg.report": ["templates/*"],
+        "paddle_reg.report": ["templates/*", "*.yaml"],
     },
     install_requires=INSTALL_REQUIRES,
     extras_require={"test": ["pytest>=7"]},

@@ -14,6 +14,7 @@ INSTALL_REQUIRES = [
     "matplotlib>=3.7",
     "jinja2>=3.1",
     "weasyprint>=60",
+    "pylopdf-fonts-zh-cn==0.1.1",  # Noto Sans SC for the reports' Chinese text (no system font assumed)
     "visualdl==2.5.*",
     "tqdm>=4.60",
     "platformdirs>=3",

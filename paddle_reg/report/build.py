@@ -27,7 +27,7 @@ _TEMPLATES.filters.update(
     num=lambda x: f"{x:.4g}",
     sd=lambda x: f"{x:.2g}",
     signed=lambda x: f"{x:+.3g}",
-    effect=lambda d, better: "" if d.low is None or d.low <= 0 <= d.high
+    effect=lambda d, better: "" if d.low is None or d.low <= 0 <= d.high or better not in ("lower", "higher")
     else "good" if (d.high < 0) == (better == "lower") else "bad",
 )
 

@@ -16,8 +16,8 @@ LOG10_BINS = np.linspace(-8.0, 1.0, 46)  # histogram of log10 |w|, shared by eve
 PROBES_FILE = "probes.json"
 EXTRA_METRICS = (  # measured for every task, after the task's own report metrics
     ReportMetric("epoch_time_s", "epoch_time_s", "train time / epoch", "s"),
-    ReportMetric("weight_l2", "weight_l2", "‖W‖₂ of the weights"),
-    ReportMetric("near_zero", "near_zero", "weights with |w| < 1e-3", "%", 100),
+    ReportMetric("weight_l2", "weight_l2", "‖W‖₂ of the weights", better="neither"),
+    ReportMetric("near_zero", "near_zero", "weights with |w| < 1e-3", "%", 100, better="neither"),
 )
 
 

@@ -32,7 +32,7 @@ setup(
     version="0.1.0",
     description=__doc__,
     python_requires=">=3.10",
-    packages=["paddle_reg", "paddle_reg.report", "paddle_reg.tasks", "paddle_reg.configs"],
+    packages=["paddle_reg", "paddle_reg.report", "paddle_reg.regularizers", "paddle_reg.tasks", "paddle_reg.configs"],
     # tasks/ and configs/ live at the top of the repo (the design's layout) and install inside
     # the paddle_reg namespace, so `import paddle_reg.tasks` cannot collide with another package.
     package_dir={"paddle_reg": "paddle_reg", "paddle_reg.tasks": "tasks", "paddle_reg.configs": "configs"},

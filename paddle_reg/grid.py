@@ -43,15 +43,20 @@ class RunSpec:
 
 
 def effective_run_config(cfg: DictConfig, seed: int) -> dict:
-    """The settings that define one run, with the regularizers its regime switches off set to zero."""
+    """The settings that define one run, with the regularizers its regime leaves off zeroed (or nulled: ``reg.*``)."""
     full = OmegaConf.to_container(cfg, resolve=True)
     model, optim = copy.deepcopy(full["model"]), copy.deepcopy(full["optim"])
     if not cfg.regime.dropout:
         model["dropout"] = {name: 0.0 for name in model["dropout"]}
     if not cfg.regime.weight_decay:
         optim["weight_decay"] = 0.0
+        for group in optim.get("groups") or []:
+            if group.get("weight_decay") is not None:
+                group["weight_decay"] = 0.0
+    extra = set(cfg.regime.get("extra") or ())
+    reg = {name: (value if name in extra else None) for name, value in full.get("reg", {}).items()}
     return {"task": cfg.task.name, "regime": cfg.regime.name, "seed": seed, "data": full["data"],
-            "model": model, "optim": optim, "train": full["train"]}
+            "model": model, "optim": optim, "reg": reg, "train": full["train"]}
 
 
 def plan(regime_cfgs: dict[str, DictConfig], seeds: list[int], runs_dir: Path, data_root: Path,
@@ -78,8 +83,9 @@ def execute(spec: RunSpec, progress: bool | None = None) -> dict:
     """Train one run unless it is done; returns a summary. Diverged and crashed runs are recorded, not raised."""
     from paddle_reg import runtime
     from paddle_reg.optim import build_optimizer
+    from paddle_reg.regularizers import StepRegularizers
     from paddle_reg.tasks import get_task
-    from paddle_reg.trainer import Diverged, Trainer, TrainSettings
+    from paddle_reg.trainer import Diverged, Trainer, train_settings
 
     run_dir = spec.run_dir
     summary = {"label": spec.label, "path": str(run_dir.path)}
@@ -94,9 +100,12 @@ def execute(spec: RunSpec, progress: bool | None = None) -> dict:
     model = task.build_model(cfg)
     steps_per_epoch = len(data.train) // cfg.train.batch_size
     optimizer, scheduler, groups = build_optimizer(model, cfg.optim, steps_per_epoch, cfg.train.epochs)
+    for line in groups.lines():
+        log.info("%s %s", spec.label, line)
+    step_regs = StepRegularizers(model, cfg.get("reg"), getattr(task, "image_shape", None))
     run_dir.start(spec.resolved, spec.run_config, runtime.environment(device, spec.threads), groups.table())
-    settings = TrainSettings(cfg.train.epochs, cfg.train.batch_size, cfg.train.patience, cfg.train.min_delta, cfg.seed)
-    trainer = Trainer(task, model, optimizer, scheduler, run_dir, settings, label=spec.label, progress=progress)
+    trainer = Trainer(task, model, optimizer, scheduler, run_dir, train_settings(cfg), label=spec.label,
+                      progress=progress, step_regs=step_regs)
     started = time.perf_counter()
     try:
         final = trainer.fit(data)

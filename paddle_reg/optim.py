@@ -1,87 +1,187 @@
-"""The grouped-decay optimizer factory: which parameters decay, and how (coupled L2 or decoupled)."""
+"""The grouped-decay optimizer factory: which parameters decay, how (coupled L2 or decoupled), at which lr.
+
+Config (the task's ``optim`` section)::
+
+    name: adam                 # sgd | momentum | adam | adamw (adamw: decoupled decay only)
+    lr: 1.0e-3
+    momentum: 0.9              # momentum only
+    weight_decay: 1.0e-4       # λ of the decay group
+    decay_mode: l2             # l2: g ← g + λ·p (coupled) | decoupled: p ← p − lr·λ·p before the step
+    decay_embeddings: true     # embedding tables in the decay group
+    decay_only: null           # null, or regexes: only matching (otherwise decayable) parameters decay
+    no_decay: []               # extra regexes of parameters that never decay
+    groups: []                 # overrides, first match wins: [{match: REGEX, lr_mult: 1.0, weight_decay: null}]
+    schedule: {name: cosine, warmup_steps: 0, warmup_start: 0.0, milestones: [], gamma: 0.1}
+
+Biases, every normalization-layer parameter and all other 1-D parameters never decay, whatever the config.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import re
+from dataclasses import dataclass, field
 
 import paddle
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
 DECAY_MODES = ("l2", "decoupled")
-SCHEDULES = ("constant", "cosine")
+SCHEDULES = ("constant", "cosine", "piecewise")
 NORM_LAYERS = (paddle.nn.layer.norm._BatchNormBase, paddle.nn.LayerNorm, paddle.nn.GroupNorm,
                paddle.nn.layer.norm._InstanceNormBase)
 NO_DECAY_NAME_PARTS = ("bias", "norm")
+DEFAULTS = {
+    "name": "adam", "lr": 1.0e-3, "momentum": 0.9, "weight_decay": 0.0, "decay_mode": "l2",
+    "decay_embeddings": True, "decay_only": None, "no_decay": [], "groups": [],
+    "schedule": {"name": "constant", "warmup_steps": 0, "warmup_start": 0.0, "milestones": [], "gamma": 0.1},
+}
+
+
+def with_defaults(cfg: DictConfig) -> DictConfig:
+    """``cfg`` with every key of the schema present (a task config may leave out what it does not use)."""
+    return OmegaConf.merge(DEFAULTS, cfg)
+
+
+@dataclass
+class ParamGroup:
+    """Parameters sharing one decay coefficient and one learning-rate multiplier."""
+
+    name: str
+    weight_decay: float
+    lr_mult: float
+    names: list[str] = field(default_factory=list)
+    params: list = field(default_factory=list, repr=False)
+
+    def row(self) -> dict:
+        return {"name": self.name, "weight_decay": self.weight_decay, "lr_mult": self.lr_mult,
+                "count": len(self.names), "params": self.names}
 
 
 @dataclass
 class DecayGroups:
+    """The decay table of a model: which parameters decay and the optimizer's groups (recorded in run.json)."""
+
     decay: list[str]
     no_decay: list[str]
+    groups: list[ParamGroup] = field(default_factory=list)
 
     def table(self) -> dict:
         return {"decay": self.decay, "no_decay": self.no_decay,
-                "decay_count": len(self.decay), "no_decay_count": len(self.no_decay)}
+                "decay_count": len(self.decay), "no_decay_count": len(self.no_decay),
+                "groups": [group.row() for group in self.groups]}
+
+    def lines(self) -> list[str]:
+        return [f"param group {g.name}: {len(g.names)} tensors, weight_decay {g.weight_decay:g}, lr x{g.lr_mult:g}: "
+                f"{', '.join(g.names)}" for g in self.groups]
 
 
-def param_groups_weight_decay(model: paddle.nn.Layer) -> tuple[list, list, DecayGroups]:
-    """Split parameters: 1-D ones, biases and every normalization-layer parameter do not decay."""
-    in_norm_layer = {id(p) for layer in model.sublayers(include_self=True) if isinstance(layer, NORM_LAYERS)
-                     for p in layer.parameters(include_sublayers=False)}
-    decay, no_decay, names = [], [], DecayGroups([], [])
+def _matches(patterns, name: str) -> bool:
+    return any(re.search(pattern, name) for pattern in patterns or ())
+
+
+def is_decayable(name: str, param, in_norm_layer: bool, in_embedding: bool, cfg: DictConfig) -> bool:
+    """The decay policy: never 1-D/bias/norm parameters; embeddings if asked; then ``decay_only`` and ``no_decay``."""
+    if param.ndim <= 1 or in_norm_layer or any(part in name.lower() for part in NO_DECAY_NAME_PARTS):
+        return False
+    if in_embedding and not cfg.decay_embeddings:
+        return False
+    if cfg.decay_only is not None and not _matches(cfg.decay_only, name):
+        return False
+    return not _matches(cfg.no_decay, name)
+
+
+def _params_of(model: paddle.nn.Layer, kinds) -> set[int]:
+    return {id(p) for layer in model.sublayers(include_self=True) if isinstance(layer, kinds)
+            for p in layer.parameters(include_sublayers=False)}
+
+
+def param_groups_weight_decay(model: paddle.nn.Layer, cfg: DictConfig | None = None) -> DecayGroups:
+    """Sort the trainable parameters into groups by (override, decayable); empty groups are dropped."""
+    cfg = with_defaults(cfg if cfg is not None else OmegaConf.create({}))
+    in_norm, in_embedding = _params_of(model, NORM_LAYERS), _params_of(model, paddle.nn.Embedding)
+    decay, no_decay, groups = [], [], {}
     for name, param in model.named_parameters():
         if param.stop_gradient:
             continue
-        skip = param.ndim <= 1 or id(param) in in_norm_layer or any(part in name.lower() for part in NO_DECAY_NAME_PARTS)
-        (no_decay if skip else decay).append(param)
-        (names.no_decay if skip else names.decay).append(name)
-    return decay, no_decay, names
+        decays = is_decayable(name, param, id(param) in in_norm, id(param) in in_embedding, cfg)
+        (decay if decays else no_decay).append(name)
+        index, override = next(((i, g) for i, g in enumerate(cfg.groups) if re.search(g.match, name)), (None, None))
+        key = (index, decays)
+        if key not in groups:
+            own = override is not None and override.get("weight_decay") is not None
+            coeff = (float(override.weight_decay) if own else float(cfg.weight_decay)) if decays else 0.0
+            label = ("decay" if decays else "no_decay") if override is None else \
+                f"{override.match}{'' if decays else ' (no_decay)'}"
+            groups[key] = ParamGroup(label, coeff, float(override.get("lr_mult", 1.0)) if override else 1.0)
+        groups[key].names.append(name)
+        groups[key].params.append(param)
+    ordered = sorted(groups.items(), key=lambda item: (item[0][0] is not None, item[0][0] or 0, not item[0][1]))
+    return DecayGroups(decay, no_decay, [group for _, group in ordered])
 
 
 class DecoupledDecay:
-    """Wraps an optimizer so decayed parameters shrink as p ← p − lr·λ·p before each step, apart from the gradient."""
+    """Wraps an optimizer so each group shrinks as p ← p − lr·lr_mult·λ·p before the step, apart from the gradient."""
 
-    def __init__(self, optimizer, params: list, coeff: float):
-        self.optimizer, self.params, self.coeff = optimizer, params, coeff
+    def __init__(self, optimizer, groups: list[ParamGroup]):
+        self.optimizer = optimizer
+        self.groups = [g for g in groups if g.weight_decay > 0]
 
     @paddle.no_grad()
     def step(self):
-        shrink = 1.0 - self.optimizer.get_lr() * self.coeff
-        for param in self.params:
-            param.set_value(param * shrink)
+        lr = self.optimizer.get_lr()
+        for group in self.groups:
+            shrink = 1.0 - lr * group.lr_mult * group.weight_decay
+            for param in group.params:
+                param.set_value(param * shrink)
         self.optimizer.step()
 
     def __getattr__(self, name):
         return getattr(self.optimizer, name)
 
 
+def lr_factor(step: int, schedule: DictConfig, steps_per_epoch: int, total_steps: int) -> float:
+    """lr(step) / lr: linear warmup from ``warmup_start``, then constant, cosine to 0, or ×gamma at each milestone epoch."""
+    warmup = schedule.warmup_steps
+    if step < warmup:
+        return schedule.warmup_start + (1.0 - schedule.warmup_start) * step / warmup
+    if schedule.name == "cosine":
+        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    if schedule.name == "piecewise":
+        return schedule.gamma ** sum(step >= epoch * steps_per_epoch for epoch in schedule.milestones)
+    return 1.0
+
+
 def build_scheduler(cfg: DictConfig, steps_per_epoch: int, epochs: int):
-    if cfg.schedule == "constant":
+    """A per-step scheduler for ``cfg.schedule``; None for a constant lr without warmup."""
+    schedule = cfg.schedule
+    if schedule.name == "constant" and schedule.warmup_steps == 0:
         return None
-    return paddle.optimizer.lr.CosineAnnealingDecay(learning_rate=cfg.lr, T_max=max(1, steps_per_epoch * epochs))
+    total = steps_per_epoch * epochs
+    return paddle.optimizer.lr.LambdaDecay(
+        learning_rate=cfg.lr, lr_lambda=lambda step: lr_factor(step, schedule, steps_per_epoch, total))
 
 
 def build_optimizer(model: paddle.nn.Layer, cfg: DictConfig, steps_per_epoch: int, epochs: int):
     """Return ``(optimizer, scheduler or None, DecayGroups)`` for ``cfg``, the validated ``optim`` config section."""
-    decay, no_decay, groups = param_groups_weight_decay(model)
+    cfg = with_defaults(cfg)
+    table = param_groups_weight_decay(model, cfg)
     scheduler = build_scheduler(cfg, steps_per_epoch, epochs)
     lr = scheduler if scheduler is not None else cfg.lr
-    coupled = cfg.decay_mode == "l2" and cfg.weight_decay > 0
-    param_groups = [
-        {"params": decay, "weight_decay": paddle.regularizer.L2Decay(cfg.weight_decay) if coupled else None},
-        {"params": no_decay, "weight_decay": None},
-    ]
-    param_groups = [group for group in param_groups if group["params"]]
+    if cfg.name == "adamw":  # Paddle's own AdamW: p ← p − lr·lr_mult·λ·p inside its fused kernel, per group λ
+        param_groups = [{"params": g.params, "weight_decay": g.weight_decay, "learning_rate": g.lr_mult}
+                        for g in table.groups]
+        return paddle.optimizer.AdamW(learning_rate=lr, parameters=param_groups, weight_decay=0.0), scheduler, table
+    coupled = cfg.decay_mode == "l2"
+    param_groups = [{"params": g.params, "learning_rate": g.lr_mult,
+                     "weight_decay": paddle.regularizer.L2Decay(g.weight_decay) if coupled and g.weight_decay > 0
+                     else None} for g in table.groups]
     if cfg.name == "sgd":
         optimizer = paddle.optimizer.SGD(learning_rate=lr, parameters=param_groups)
     elif cfg.name == "momentum":
         optimizer = paddle.optimizer.Momentum(learning_rate=lr, momentum=cfg.momentum, parameters=param_groups)
-    elif cfg.name == "adam" or coupled:
+    else:
         optimizer = paddle.optimizer.Adam(learning_rate=lr, parameters=param_groups)
-    else:  # adamw, decoupled: Paddle's own AdamW applies lr·λ·p, limited to the decay group by name
-        decay_names = {p.name for p in decay}
-        return (paddle.optimizer.AdamW(learning_rate=lr, parameters=decay + no_decay, weight_decay=cfg.weight_decay,
-                                       apply_decay_param_fun=lambda name: name in decay_names), scheduler, groups)
-    if cfg.decay_mode == "decoupled" and cfg.weight_decay > 0:
-        optimizer = DecoupledDecay(optimizer, decay, cfg.weight_decay)
-    return optimizer, scheduler, groups
+    if not coupled and any(g.weight_decay > 0 for g in table.groups):
+        optimizer = DecoupledDecay(optimizer, table.groups)
+    return optimizer, scheduler, table

@@ -27,7 +27,9 @@ class ReportMetric:
 
 class Task(Protocol):
     name: str
-    regimes: tuple[str, ...]  # regimes this task's model can apply
+    # Regimes this task applies; any other is refused. The trainer applies reg.l1, reg.maxnorm and reg.early_stop
+    # to any model (and reg.mixup/cutmix/cutout with image_shape); build_model/load_data apply the other reg.<name>.
+    regimes: tuple[str, ...]
     monitor: str  # validation metric that picks the best epoch and drives early stopping
     monitor_mode: str  # "min" or "max"
     report_metrics: tuple[ReportMetric, ...]  # the report's regime × metric table, headline metric first
@@ -53,6 +55,8 @@ class Task(Protocol):
     def epoch_metrics(self, sums: dict[str, float], count: int) -> dict[str, float]:
         """Running train metrics of an epoch from the accumulated ``batch_stats`` sums."""
 
+    # Optional: ``image_shape: tuple[int, int, int]``, the (C, H, W) view of the inputs; with it the trainer applies
+    # the batch augmentations reg.mixup, reg.cutmix and reg.cutout (classification losses only).
     # Optional: ``details(model, data) -> dict`` of non-scalar results of the best checkpoint (a confusion
     # matrix, per-class AP), JSON-serializable; the trainer stores it as final.json["details"].
 

@@ -10,6 +10,8 @@ import numpy as np
 import paddle
 from tqdm import tqdm
 
+from paddle_reg.errors import UserError
+from paddle_reg.regularizers import StepRegularizers
 from paddle_reg.runtime import derived_seed
 from paddle_reg.store import RunDir
 
@@ -31,20 +33,37 @@ class TrainSettings:
     patience: int | None  # epochs without improvement before stopping; None: never stop early
     min_delta: float
     seed: int
+    monitor: str | None = None  # validation metric for the best epoch and early stopping; None: the task's
+    mode: str | None = None  # "min" | "max"; None: the task's
+
+
+def train_settings(cfg) -> TrainSettings:
+    """From a run config: ``reg.early_stop`` (the early_stop regime) replaces ``train.patience``/``min_delta``."""
+    stop = (cfg.get("reg") or {}).get("early_stop")
+    if stop is None:
+        return TrainSettings(cfg.train.epochs, cfg.train.batch_size, cfg.train.patience, cfg.train.min_delta, cfg.seed)
+    return TrainSettings(cfg.train.epochs, cfg.train.batch_size, stop.patience, stop.get("min_delta", 0.0), cfg.seed,
+                         stop.get("metric"), stop.get("mode"))
 
 
 class Trainer:
     """Trains ``model`` on ``task`` data, checkpointing every epoch into ``run_dir`` so a killed run resumes.
 
-    Each epoch reseeds Paddle's generator and the shuffling RNG from (seed, epoch), so a resumed run
-    draws the same dropout masks and batches as one that never stopped.
+    Each epoch reseeds Paddle's generator and the shuffling and augmentation RNGs from (seed, epoch), so a
+    resumed run draws the same dropout masks, batches and Mixup/CutMix/Cutout draws as one that never stopped.
+    ``step_regs`` adds batch augmentation, the L1 term and the max-norm constraint around each step.
     """
 
     def __init__(self, task, model, optimizer, scheduler, run_dir: RunDir, settings: TrainSettings,
-                 label: str = "", progress: bool | None = None):
+                 label: str = "", progress: bool | None = None, step_regs: StepRegularizers | None = None):
         self.task, self.model, self.optimizer, self.scheduler = task, model, optimizer, scheduler
         self.run_dir, self.settings, self.label, self.progress = run_dir, settings, label, progress
-        self.better = (lambda a, b: a < b - settings.min_delta) if task.monitor_mode == "min" \
+        self.step_regs = step_regs if step_regs is not None else StepRegularizers(model, None)
+        self.monitor = settings.monitor or task.monitor
+        mode = settings.mode or (task.monitor_mode if self.monitor == task.monitor else None)
+        if mode not in ("min", "max"):
+            raise UserError(f"early stopping on val_{self.monitor} needs its mode: set reg.early_stop.mode=min or max")
+        self.better = (lambda a, b: a < b - settings.min_delta) if mode == "min" \
             else (lambda a, b: a > b + settings.min_delta)
 
     def fit(self, data) -> dict:
@@ -60,7 +79,7 @@ class Trainer:
                 for key, value in record.items():
                     if key != "epoch":
                         writer.add_scalar(tag=key, value=value, step=epoch)
-                current = record[f"val_{self.task.monitor}"]
+                current = self._monitored(record)
                 if state["best"] is None or self.better(current, state["best"]):
                     state.update(best=current, best_epoch=epoch, bad_epochs=0)
                     self.run_dir.save_best(self.model)
@@ -70,10 +89,18 @@ class Trainer:
                 state["stopped_early"] = self.settings.patience is not None and state["bad_epochs"] >= self.settings.patience
                 self.run_dir.save_epoch(self.model, self.optimizer, state, history)
                 log.info("%s epoch %d/%d train_loss %.4f val_%s %.4f%s", self.label, epoch, self.settings.epochs,
-                         record["train_loss"], self.task.monitor, current, " (best)" if state["best_epoch"] == epoch else "")
+                         record["train_loss"], self.monitor, current, " (best)" if state["best_epoch"] == epoch else "")
                 if state["stopped_early"]:
                     log.info("%s early stop: no val improvement for %d epochs", self.label, state["bad_epochs"])
         return self._final_metrics(data, state)
+
+    def _monitored(self, record: dict) -> float:
+        key = f"val_{self.monitor}"
+        if key not in record:
+            metrics = sorted(k[4:] for k in record if k.startswith("val_"))
+            raise UserError(f"reg.early_stop.metric={self.monitor} is not a validation metric of task "
+                            f"{self.task.name}: choose one of {', '.join(metrics)}")
+        return record[key]
 
     def _resume(self) -> tuple[dict, list]:
         checkpoint = self.run_dir.load_checkpoint()
@@ -89,6 +116,8 @@ class Trainer:
     def _run_epoch(self, data, epoch: int) -> dict:
         paddle.seed(derived_seed(self.settings.seed, "dropout", epoch))
         rng = np.random.default_rng(derived_seed(self.settings.seed, "shuffle", epoch))
+        augment_rng = np.random.default_rng(derived_seed(self.settings.seed, "augment", epoch))
+        regs = self.step_regs
         self.model.train()
         loss_sum = paddle.zeros([], dtype="float32")
         sums: dict[str, paddle.Tensor] = {}
@@ -98,16 +127,20 @@ class Trainer:
         for inputs, labels in tqdm(self.task.train_batches(data.train, self.settings.batch_size, rng), total=total,
                                    desc=f"{self.label} epoch {epoch}", leave=False,
                                    disable=None if self.progress is None else not self.progress):
+            inputs, mixed = regs.augment(inputs, labels, augment_rng)
             logits = self.model(inputs)
-            loss = self.task.loss(logits, labels)
-            loss.backward()
+            loss = regs.data_loss(self.task.loss, logits, labels, mixed)
+            penalty = regs.penalty()
+            (loss if penalty is None else loss + penalty).backward()
             self.optimizer.step()
             self.optimizer.clear_grad()
+            regs.after_step()
             if self.scheduler is not None:
                 self.scheduler.step()
             with paddle.no_grad():
                 loss_sum += loss.detach() * len(labels)
-                for key, value in self.task.batch_stats(logits.detach(), labels).items():
+                stats_labels = labels if mixed is None else mixed.major
+                for key, value in self.task.batch_stats(logits.detach(), stats_labels).items():
                     sums[key] = sums[key] + value if key in sums else value
             count += len(labels)
         train_time = time.perf_counter() - started
@@ -124,8 +157,10 @@ class Trainer:
         return record
 
     def _final_metrics(self, data, state: dict) -> dict:
-        self.run_dir.load_best(self.model)
+        """The best checkpoint's metrics on every split, and the last epoch's test metrics as ``last_test_*``."""
         final = {"best_epoch": state["best_epoch"], "epochs_run": state["epoch"], "stopped_early": state["stopped_early"]}
+        final.update({f"last_test_{k}": v for k, v in self.task.evaluate(self.model, data, "test").items()})
+        self.run_dir.load_best(self.model)
         for split in ("train", "val", "test"):
             final.update({f"{split}_{k}": v for k, v in self.task.evaluate(self.model, data, split).items()})
         if hasattr(self.task, "details"):

@@ -1,4 +1,4 @@
-"""MNIST: an MLP (fc → ReLU → Dropout per hidden layer) on the original IDX files."""
+"""MNIST: an MLP (fc → ReLU → Dropout per hidden layer, or Dropout before the ReLU) on the original IDX files."""
 from __future__ import annotations
 
 import gzip
@@ -14,6 +14,7 @@ from paddle import nn
 from paddle_reg.classification import ArraySplit, ClassificationTask, stratified_subset
 from paddle_reg.datasource import RemoteFile, fetch
 from paddle_reg.errors import UserError
+from paddle_reg.regularizers import DropConnectLinear, GaussianDropout
 
 MIRRORS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -64,14 +65,21 @@ def load_split(root: Path, images: str, labels: str) -> ArraySplit:
 
 
 class MLP(nn.Layer):
-    """Input dropout (optional), then Linear → ReLU → Dropout for each hidden layer, then a Linear classifier."""
+    """Input dropout (optional), then per hidden layer Linear → ReLU → Dropout (or → Dropout → ReLU), then a Linear.
 
-    def __init__(self, in_features: int, hidden: list[int], classes: int, input_p: float, hidden_p: float):
+    Extended regimes swap parts of a hidden layer: ``dropconnect_p`` makes its Linear a DropConnectLinear,
+    ``gaussian_p`` adds Gaussian dropout at its dropout site. The classifier layer is never touched.
+    """
+
+    def __init__(self, in_features: int, hidden: list[int], classes: int, input_p: float, hidden_p: float,
+                 position: str = "after_relu", gaussian_p: float | None = None, dropconnect_p: float | None = None):
         super().__init__()
         layers: list[nn.Layer] = [nn.Dropout(input_p)] if input_p > 0 else []
         width = in_features
         for size in hidden:
-            layers += [nn.Linear(width, size), nn.ReLU()] + ([nn.Dropout(hidden_p)] if hidden_p > 0 else [])
+            noise = ([nn.Dropout(hidden_p)] if hidden_p > 0 else []) + ([GaussianDropout(gaussian_p)] if gaussian_p else [])
+            linear = DropConnectLinear(width, size, dropconnect_p) if dropconnect_p else nn.Linear(width, size)
+            layers += [linear, nn.ReLU(), *noise] if position == "after_relu" else [linear, *noise, nn.ReLU()]
             width = size
         layers.append(nn.Linear(width, classes))
         self.net = nn.Sequential(*layers)
@@ -82,7 +90,9 @@ class MLP(nn.Layer):
 
 class MnistTask(ClassificationTask):
     name = "mnist"
-    regimes = ("none", "dropout", "weight_decay", "both")
+    regimes = ("none", "dropout", "weight_decay", "both", "dropconnect", "gaussian", "l1", "maxnorm", "mixup", "cutmix",
+               "cutout", "early_stop")
+    image_shape = (1, 28, 28)  # the flat 784 inputs as images, for Mixup, CutMix and Cutout
 
     def load_data(self, cfg: DictConfig, root: Path) -> MnistData:
         full = load_split(root, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
@@ -97,7 +107,9 @@ class MnistTask(ClassificationTask):
         return MnistData(train=pick(rest), val=pick(val_index), test=test)
 
     def build_model(self, cfg: DictConfig) -> MLP:
-        return MLP(784, list(cfg.model.hidden), 10, cfg.model.dropout.input, cfg.model.dropout.hidden)
+        reg = cfg.get("reg") or {}
+        return MLP(784, list(cfg.model.hidden), 10, cfg.model.dropout.input, cfg.model.dropout.hidden,
+                   cfg.model.get("dropout_position", "after_relu"), reg.get("gaussian"), reg.get("dropconnect"))
 
 
 TASK = MnistTask()

@@ -16,6 +16,16 @@ BAD_CONFIG = [
     ("task=bogus", "Could not find 'task/bogus'"),
     ("regime=bogus", "Could not find 'regime/bogus'"),
     ("regimes=[none,bogus]", "regime bogus does not apply to task mnist: choose from none, dropout, weight_decay, both"),
+    ("regime=droppath", "regime droppath does not apply to task mnist: choose from none, dropout, weight_decay, both, "),
+    ("regime=l1 reg.l1=-1", "reg.l1=-1 must be > 0"),
+    ("regime=cutout reg.cutout.size=0", "reg.cutout.size=0 must be a positive integer"),
+    ("+reg.bogus=1", "reg.bogus is unknown: choose from droppath, dropconnect"),
+    ("regime=l1 reg.l1=null", "regime l1 needs a value for reg.l1, which the task config leaves null: set e.g. reg.l1=1e-5"),
+    ("optim.name=adamw", "optim.name=adamw decays decoupled by definition: set optim.decay_mode=decoupled"),
+    ("optim.schedule.name=step", "optim.schedule.name=step is unknown: choose one of constant, cosine, piecewise"),
+    ("optim.schedule.milestones=[0]", "optim.schedule.milestones=[0] must be epochs >= 1"),
+    ("optim.no_decay=['(']", "optim.no_decay holds '(', not a regular expression"),
+    ("optim.schedule=cosine", "optim.schedule=cosine must be a block with name: set e.g. optim.schedule={name:cosine}"),
     ("profile=bogus", "Could not find 'profile/bogus'"),
     ("optim.name=rmsprop", "optim.name=rmsprop is unknown: choose one of sgd, momentum, adam, adamw"),
     ("train.batch_size=100000", "train.batch_size=100000 is larger than the"),
@@ -34,7 +44,7 @@ def assert_one_line_error(result, expected: str, tmp_path) -> None:
 
 @pytest.mark.parametrize("override,expected", BAD_CONFIG, ids=[o for o, _ in BAD_CONFIG])
 def test_bad_config_value(override, expected, mnist_root, tmp_path):
-    result = run_cli(TINY + ["regimes=[none]", override], tmp_path, mnist_root)
+    result = run_cli(TINY + ["regimes=[none]", *override.split()], tmp_path, mnist_root)
     assert_one_line_error(result, expected, tmp_path)
 
 
@@ -61,5 +71,5 @@ def test_corrupt_data_file(damage, expected, mnist_root, tmp_path):
 def test_help_lists_config_groups(tmp_path):
     result = run_cli(["--help"], tmp_path, None)
     assert result.returncode == 0
-    for line in ("task: mnist", "profile: full, quick, smoke", "regime: both, dropout, none, weight_decay"):
+    for line in ("task: mnist", "profile: full, quick, smoke", "regime: both, cutmix, cutout, dropblock, dropconnect, dropout, droppath,"):
         assert line in result.stdout

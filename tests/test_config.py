@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_module
 
+from paddle_reg.errors import UserError
 from paddle_reg.grid import effective_run_config
 from paddle_reg.store import config_hash
 from paddle_reg.tasks import get_task
@@ -61,3 +62,32 @@ def test_config_files_ship_inside_the_package():
 
     folder = Path(paddle_reg.configs.__path__[0])
     assert (folder / "config.yaml").is_file() and (folder / "task" / "mnist.yaml").is_file()
+
+
+EXTENDED_MNIST = ["l1", "maxnorm", "mixup", "cutmix", "cutout", "early_stop"]
+
+
+@pytest.mark.parametrize("regime", REGIMES + EXTENDED_MNIST)
+def test_each_regime_keeps_only_its_own_extended_regularizer(regime):
+    cfg = compose_config(f"regime={regime}")
+    validate(cfg, get_task("mnist"), [regime])
+    run = effective_run_config(cfg, seed=0)
+    assert {name for name, value in run["reg"].items() if value is not None} == ({regime} & set(EXTENDED_MNIST))
+    if regime in EXTENDED_MNIST:
+        assert run["optim"]["weight_decay"] == 0.0 and run["model"]["dropout"]["hidden"] == 0.0
+
+
+def test_group_decay_overrides_are_zeroed_with_the_decay():
+    groups = "optim.groups=[{match:'^net.0',lr_mult:0.5,weight_decay:1e-3}]"
+    off = effective_run_config(compose_config("regime=dropout", groups), 0)["optim"]["groups"]
+    on = effective_run_config(compose_config("regime=both", groups), 0)["optim"]["groups"]
+    assert off == [{"match": "^net.0", "lr_mult": 0.5, "weight_decay": 0.0}]
+    assert on == [{"match": "^net.0", "lr_mult": 0.5, "weight_decay": 1e-3}]
+
+
+@pytest.mark.parametrize("regime", ["droppath", "spatial", "dropblock"])
+def test_regimes_an_mlp_cannot_apply_are_refused_listing_those_it_can(regime):
+    cfg = compose_config(f"regime={regime}")
+    with pytest.raises(UserError, match=f"regime {regime} does not apply to task mnist: choose from none, dropout, "
+                                        "weight_decay, both, "):
+        validate(cfg, get_task("mnist"), [regime])

@@ -6,12 +6,13 @@ import paddle
 import pytest
 from omegaconf import OmegaConf
 
-from paddle_reg.optim import build_optimizer, param_groups_weight_decay
+from paddle_reg.optim import build_optimizer, lr_factor, param_groups_weight_decay
 from paddle_reg.tasks.mnist import MLP
 
 
 def optim_cfg(**overrides):
-    base = {"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.01, "decay_mode": "l2", "schedule": "constant"}
+    base = {"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.01, "decay_mode": "l2",
+            "schedule": {"name": "constant"}}
     return OmegaConf.create({**base, **overrides})
 
 
@@ -29,13 +30,13 @@ class NormNet(paddle.nn.Layer):
 
 
 def test_mlp_weights_decay_biases_do_not():
-    _, _, groups = param_groups_weight_decay(MLP(784, [16, 16], 10, 0.0, 0.5))
+    groups = param_groups_weight_decay(MLP(784, [16, 16], 10, 0.0, 0.5))
     assert groups.decay == ["net.0.weight", "net.3.weight", "net.6.weight"]
     assert groups.no_decay == ["net.0.bias", "net.3.bias", "net.6.bias"]
 
 
 def test_norm_parameters_never_decay_embedding_does():
-    _, _, groups = param_groups_weight_decay(NormNet())
+    groups = param_groups_weight_decay(NormNet())
     assert groups.decay == ["embed.weight", "fc.weight", "head.weight"]
     assert set(groups.no_decay) == {"fc.bias", "bn.weight", "bn.bias", "ln.weight", "ln.bias", "head.bias"}
 
@@ -74,3 +75,91 @@ def test_adam_with_l2_differs_from_adamw():
     coupled, decoupled = one_step("adam", "l2"), one_step("adam", "decoupled")
     assert not np.allclose(coupled["net.0.weight"], decoupled["net.0.weight"], atol=1e-6)
     np.testing.assert_allclose(one_step("adamw", "decoupled")["net.0.weight"], decoupled["net.0.weight"], rtol=1e-6)
+
+
+def schedule(**overrides):
+    return OmegaConf.create({"name": "constant", "warmup_steps": 0, "warmup_start": 0.0, "milestones": [],
+                             "gamma": 0.1, **overrides})
+
+
+def test_warmup_is_linear_from_warmup_start_then_cosine_reaches_zero():
+    s = schedule(name="cosine", warmup_steps=10, warmup_start=0.1)
+    factors = [lr_factor(step, s, steps_per_epoch=10, total_steps=110) for step in range(111)]
+    np.testing.assert_allclose(factors[:11], [0.1 + 0.09 * i for i in range(10)] + [1.0], rtol=1e-9)
+    np.testing.assert_allclose(factors[60], 0.5, rtol=1e-9)
+    assert factors[110] == pytest.approx(0.0, abs=1e-12)
+    assert all(a >= b for a, b in zip(factors[10:], factors[11:]))
+
+
+def test_piecewise_multiplies_by_gamma_at_each_milestone_epoch():
+    s = schedule(name="piecewise", milestones=[2, 4], gamma=0.5)
+    assert [lr_factor(step, s, 5, 30) for step in (0, 9, 10, 19, 20, 29)] == [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
+
+
+def test_scheduler_follows_the_schedule_step_by_step():
+    model = MLP(4, [3], 2, 0.0, 0.0)
+    cfg = optim_cfg(lr=0.2, schedule={"name": "piecewise", "warmup_steps": 2, "milestones": [1], "gamma": 0.1})
+    optimizer, scheduler, _ = build_optimizer(model, cfg, steps_per_epoch=4, epochs=2)
+    lrs = []
+    for _ in range(6):
+        lrs.append(optimizer.get_lr())
+        scheduler.step()
+    np.testing.assert_allclose(lrs, [0.0, 0.1, 0.2, 0.2, 0.02, 0.02], rtol=1e-6)
+    assert build_optimizer(model, optim_cfg(), 4, 2)[1] is None  # constant without warmup: no scheduler
+
+
+class EmbedNet(paddle.nn.Layer):
+    def __init__(self):
+        super().__init__()
+        self.embedding = paddle.nn.Embedding(20, 8)
+        self.encoder = paddle.nn.Linear(8, 8)
+        self.head = paddle.nn.Linear(8, 3)
+
+    def forward(self, ids):
+        return self.head(self.encoder(self.embedding(ids).mean(axis=1)))
+
+
+def names(model, **overrides):
+    return param_groups_weight_decay(model, optim_cfg(**overrides)).decay
+
+
+def test_embeddings_decay_only_and_no_decay_choose_the_decay_group():
+    model = EmbedNet()
+    assert names(model) == ["embedding.weight", "encoder.weight", "head.weight"]
+    assert names(model, decay_embeddings=False) == ["encoder.weight", "head.weight"]
+    assert names(model, decay_only=["^embedding", "^head"]) == ["embedding.weight", "head.weight"]
+    assert names(model, no_decay=["encoder"]) == ["embedding.weight", "head.weight"]
+    assert names(model, decay_only=["bias"]) == []  # a bias never decays, even when asked by pattern
+
+
+def test_group_overrides_set_decay_and_lr_per_group_and_the_table_lists_them():
+    cfg = optim_cfg(weight_decay=1e-4, groups=[{"match": "^embedding", "lr_mult": 0.1, "weight_decay": 5e-4},
+                                               {"match": "^head", "lr_mult": 2.0, "weight_decay": None}])
+    table = param_groups_weight_decay(EmbedNet(), cfg).table()
+    rows = {row["name"]: (row["weight_decay"], row["lr_mult"], row["params"]) for row in table["groups"]}
+    assert rows == {
+        "decay": (1e-4, 1.0, ["encoder.weight"]),
+        "no_decay": (0.0, 1.0, ["encoder.bias"]),
+        "^embedding": (5e-4, 0.1, ["embedding.weight"]),
+        "^head": (1e-4, 2.0, ["head.weight"]),
+        "^head (no_decay)": (0.0, 2.0, ["head.bias"]),
+    }
+    assert table["decay_count"] == 3 and table["no_decay_count"] == 2
+
+
+@pytest.mark.parametrize("name,mode", [("sgd", "l2"), ("sgd", "decoupled"), ("momentum", "decoupled"),
+                                       ("adam", "decoupled"), ("adamw", "decoupled")])
+def test_with_zero_gradient_each_group_shrinks_by_its_own_lr_mult_and_decay(name, mode):
+    """A zero gradient isolates the decay: p ← p·(1 − lr·lr_mult·λ) for both the coupled SGD step and decoupled ones."""
+    model = EmbedNet()
+    cfg = optim_cfg(name=name, decay_mode=mode, lr=0.1, weight_decay=0.01,
+                    groups=[{"match": "^embedding", "lr_mult": 0.5, "weight_decay": 0.2}])
+    before = {n: p.numpy().copy() for n, p in model.named_parameters()}
+    optimizer, _, _ = build_optimizer(model, cfg, 1, 1)
+    (model(paddle.to_tensor([[1, 2]])).sum() * 0.0).backward()
+    optimizer.step()
+    after = dict(model.named_parameters())
+    np.testing.assert_allclose(after["embedding.weight"].numpy(), before["embedding.weight"] * (1 - 0.1 * 0.5 * 0.2),
+                               rtol=1e-6)
+    np.testing.assert_allclose(after["head.weight"].numpy(), before["head.weight"] * (1 - 0.1 * 0.01), rtol=1e-6)
+    np.testing.assert_array_equal(after["head.bias"].numpy(), before["head.bias"])

@@ -86,7 +86,7 @@ def test_run_killed_mid_epoch_resumes_to_the_same_result(mnist_root, tmp_path):
 
 def test_diverged_run_is_recorded_and_grid_goes_on(mnist_root, tmp_path):
     result = run_cli(TINY + ["regimes=[none,dropout]", "seeds=[0]", "optim.name=sgd", "optim.lr=1e30",
-                             "optim.schedule=constant", "model.dropout.hidden=0.5"], tmp_path, mnist_root)
+                             "optim.schedule.name=constant", "model.dropout.hidden=0.5"], tmp_path, mnist_root)
     assert result.returncode == 0, result.stderr
     statuses = {p.parent.name: json.loads((p / "run.json").read_text())["status"] for p in run_dirs(tmp_path / "runs")}
     assert set(statuses.values()) == {"diverged"}
@@ -109,3 +109,26 @@ def test_multirun_sweep_writes_one_report_per_job(mnist_root, tmp_path):
     reports = sorted(p.parent.name for p in (tmp_path / "reports" / "mnist").glob("*/report.html"))
     assert len(reports) == 2 and reports[0].endswith("train.epochs=1") and reports[1].endswith("train.epochs=2")
     assert len(run_dirs(tmp_path / "runs")) == 2
+
+
+def test_early_stop_regime_stops_and_final_holds_the_last_epochs_test_metrics(mnist_root, tmp_path):
+    result = run_cli(TINY + ["regime=early_stop", "seeds=[0]", "train.epochs=30", "reg.early_stop.patience=1",
+                             "reg.early_stop.min_delta=0.5"], tmp_path, mnist_root)
+    assert result.returncode == 0, result.stderr
+    (run,) = run_dirs(tmp_path / "runs", "early_stop")
+    final = json.loads((run / "final.json").read_text())
+    assert final["stopped_early"] and final["epochs_run"] == 2 and final["best_epoch"] == 1
+    assert {"last_test_error", "last_test_accuracy", "last_test_loss"} <= set(final)
+    assert final["last_test_loss"] != final["test_loss"]  # epoch 2's weights, not the best (epoch 1) checkpoint's
+
+
+def test_extended_regimes_change_training_and_record_the_decay_table(mnist_root, tmp_path):
+    result = run_cli(TINY + ["regimes=[none,l1,maxnorm,mixup,cutmix,cutout]", "seeds=[0]", "reg.l1=1e-3",
+                             "reg.maxnorm=0.5"], tmp_path, mnist_root)
+    assert result.returncode == 0, result.stderr
+    loss = {p.parent.name: json.loads((p / "history.json").read_text())[0]["train_loss"]
+            for p in run_dirs(tmp_path / "runs")}
+    assert len(loss) == 6 and len(set(loss.values())) == 6, loss
+    info = json.loads((run_dirs(tmp_path / "runs", "none")[0] / "run.json").read_text())
+    assert [g["name"] for g in info["decay_groups"]["groups"]] == ["decay", "no_decay"]
+    assert "param group decay: 2 tensors" in result.stdout

@@ -63,3 +63,10 @@ def test_claim_experiment_end_to_end(mnist_root, tmp_path):
     assert "E9" in (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
     again = report_cli(args[:-1], tmp_path, mnist_root)  # the report CLI takes the same overrides
     assert again.returncode == 0, again.stderr
+    # the same runs as the task's plain grid: its report carries E9's verdict from the experiment
+    plain = [a for a in args[:-1] if a != "+experiment=e9"] + ["regimes=[none,dropout]"]
+    task_report = report_cli(plain, tmp_path, mnist_root)
+    assert task_report.returncode == 0, task_report.stderr
+    summary = json.loads((tmp_path / "reports" / "mnist" / "summary.json").read_text())
+    e9 = next(c for c in summary["claims"] if c["id"] == "E9")
+    assert e9["verdict"] == claim["verdict"] and e9["measured_in"].endswith("claims/e9/report.html")

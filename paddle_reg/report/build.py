@@ -27,6 +27,7 @@ _TEMPLATES.filters.update(
     num=lambda x: f"{x:.4g}",
     sd=lambda x: f"{x:.2g}",
     signed=lambda x: f"{x:+.3g}",
+    preview=lambda names, shown=12: ", ".join(names[:shown]) + (f", … ({len(names) - shown} more)" if len(names) > shown else ""),
     effect=lambda d, better: "" if d.low is None or d.low <= 0 <= d.high or better not in ("lower", "higher")
     else "good" if (d.high < 0) == (better == "lower") else "bad",
 )

@@ -170,8 +170,8 @@ def heatmaps(matrices: dict[str, np.ndarray], labels: list[str], title: str) -> 
         share = 100.0 * matrix / np.where(totals == 0, 1, totals)
         image = ax.imshow(share, cmap="Blues", vmin=0, vmax=100)
         ax.set_title(f"{arm}: % of each true class")
-        ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=7)
-        ax.set_yticks(range(len(labels)), labels, fontsize=7)
+        ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
+        ax.set_yticks(range(len(labels)), labels, fontsize=8)
         ax.set_xlabel("predicted class")
         ax.set_ylabel("true class")
         if len(labels) <= 16:

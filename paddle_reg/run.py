@@ -42,8 +42,8 @@ def arm_overrides(cfg: DictConfig) -> dict[str, list[str]]:
     if not arms:
         regimes = [cfg.regime.name] if cfg.get("regime") else list(cfg.regimes)
         return {name: [f"regime={name}"] for name in regimes}
-    return {arm.label: [f"regime={arm.regime}"] + [f"{key}={json.dumps(value)}" for key, value in (arm.get("set") or {}).items()]
-            for arm in arms}
+    return {arm.label: [f"regime={arm.regime}"]
+            + [f"{key}={json.dumps(value)}" for key, value in (arm.get("set") or {}).items()] for arm in arms}
 
 
 def _arm_configs(cfg: DictConfig, overrides: list[str]) -> dict[str, DictConfig]:
@@ -54,7 +54,7 @@ def _arm_configs(cfg: DictConfig, overrides: list[str]) -> dict[str, DictConfig]
 
 
 def plan_command(cfg: DictConfig, overrides: list[str], data_root: Path, report_subdir: str = "") -> Plan:
-    """Validate every arm's config and list its runs; needs an initialized Hydra (the CLI, or ``initialize_config_module``)."""
+    """Validate every arm's config and list its runs (needs an initialized Hydra: the CLI, initialize_config_module)."""
     from paddle_reg import grid
     from paddle_reg.tasks import get_task
     from paddle_reg.validation import validate

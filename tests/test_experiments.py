@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 from hydra import compose, initialize_config_module
+from paddle_reg.tasks import TASK_MODULES
 
 from paddle_reg.run import plan_command
-from paddle_reg.tasks import TASK_MODULES
 
 EXPERIMENTS = sorted(p.stem for p in (REPO / "configs" / "experiment").glob("e*.yaml"))
 

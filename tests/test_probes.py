@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import paddle
 import pytest
+from paddle_reg.tasks.mnist import MLP, MnistData, MnistTask
 
 from paddle_reg.classification import ArraySplit
 from paddle_reg.probes import UnitFailure, unit_failure
-from paddle_reg.tasks.mnist import MLP, MnistData, MnistTask
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from paddle_reg.report import verdicts as v
-from paddle_reg.report.collect import Delta, RegimeSummary, RunRecord, paired_delta, welch_delta
+from paddle_reg.report.collect import Delta, RunRecord, paired_delta, welch_delta
 from paddle_reg.task_api import ReportMetric
 
 
@@ -20,7 +20,8 @@ def test_welch_delta_matches_hand_computed_values():
 
 
 def test_paired_delta_matches_hand_computed_values():
-    # d = [1, 2, 3]: mean 2, sd 1, se 1/√3; t(0.975, 2) = 4.3027 → half 2.4842; t = 3.4641, p = 1 − t/√(t² + 2) = 0.0742
+    # d = [1, 2, 3]: mean 2, sd 1, se 1/√3; t(0.975, 2) = 4.3027 → half 2.4842
+    # t = 3.4641 with 2 df: p = 1 − t/√(t² + 2) = 0.0742
     delta = paired_delta([1.0, 2.0, 3.0])
     assert delta.diff == pytest.approx(2.0)
     assert delta.low == pytest.approx(2.0 - 2.4842, abs=1e-3) and delta.high == pytest.approx(2.0 + 2.4842, abs=1e-3)
@@ -55,7 +56,8 @@ def test_magnitude(delta, claimed, expected):
     assert v.magnitude(delta, claimed) == expected
 
 
-@pytest.mark.parametrize("delta,expected", [(ci(11, 20), v.SUPPORTED), (ci(1, 5), v.REFUTED), (ci(5, 15), v.INCONCLUSIVE)])
+@pytest.mark.parametrize("delta,expected", [(ci(11, 20), v.SUPPORTED), (ci(1, 5), v.REFUTED),
+                                            (ci(5, 15), v.INCONCLUSIVE)])
 def test_at_least(delta, expected):
     assert v.at_least(delta, 10.0) == expected
 
@@ -111,7 +113,8 @@ def test_e11_gap_rule_and_e12_best_vs_last():
     dropout = [record("dropout", s, 0.03 + 0.002 * s, 0.02) for s in range(3)]
     result = v.e11(evidence(base + dropout))
     assert result.verdict == v.SUPPORTED and "Welch" in result.rule
-    assert v.e12(evidence(base + dropout)).verdict == v.SUPPORTED  # every best checkpoint is 1 pp better than its last epoch
+    # every best checkpoint is 1 pp better than its run's last epoch
+    assert v.e12(evidence(base + dropout)).verdict == v.SUPPORTED
 
 
 def test_unit_failure_drops_and_e9():

@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 import jinja2
-import yaml
 import numpy as np
+import yaml
 
 from paddle_reg.report import fonts, plots, verdicts
-from paddle_reg.report.collect import RunRecord, shown_path, deltas_vs_none, read_runs, report_metrics, summarize
+from paddle_reg.report.collect import RunRecord, deltas_vs_none, read_runs, report_metrics, shown_path, summarize
 from paddle_reg.store import RunDir, write_atomic
 from paddle_reg.task_api import ReportMetric
 
@@ -27,7 +27,8 @@ _TEMPLATES.filters.update(
     num=lambda x: f"{x:.4g}",
     sd=lambda x: f"{x:.2g}",
     signed=lambda x: f"{x:+.3g}",
-    preview=lambda names, shown=12: ", ".join(names[:shown]) + (f", … ({len(names) - shown} more)" if len(names) > shown else ""),
+    preview=lambda names, shown=12: ", ".join(names[:shown])
+    + (f", … ({len(names) - shown} more)" if len(names) > shown else ""),
     effect=lambda d, better: "" if d.low is None or d.low <= 0 <= d.high or better not in ("lower", "higher")
     else "good" if (d.high < 0) == (better == "lower") else "bad",
 )
@@ -216,7 +217,8 @@ def build_context(run_dirs: list[RunDir], command: str, profile: str, labels: di
         "first_run": first,
         "run_config": _yaml(first.run_config) if first else "",
         "resolved": _yaml(resolved) if resolved else "",
-        "curves_png": _png(plots.learning_curves(summaries, curve_panels(evidence.metrics, records))) if records else None,
+        "curves_png": _png(plots.learning_curves(summaries, curve_panels(evidence.metrics, records)))
+        if records else None,
         "weights_png": _png(plots.weight_distribution(summaries)),
         "bars_png": _png(plots.bar_charts(summaries, [
             ("gap", "generalization gap, best checkpoint", next((f"{m.label} ({m.unit})" for m in metrics
@@ -225,7 +227,8 @@ def build_context(run_dirs: list[RunDir], command: str, profile: str, labels: di
         "claim_figures": claim_plots(claim_id, summaries, evidence),
         "detail_images": detail_images, "detail_tables": detail_tables,
         "claims": claims, "claim_entries": {c["id"]: c for c in verdicts.claims()["experiment_claims"]},
-        "facts": facts, "facts_note": facts_note, "fact_entries": {c["id"]: c for c in verdicts.claims()["fact_claims"]},
+        "facts": facts, "facts_note": facts_note,
+        "fact_entries": {c["id"]: c for c in verdicts.claims()["fact_claims"]},
         "combine_rule": verdicts.COMBINE_RULE, "measured_in": evidence.measured_in,
     }
 

@@ -138,7 +138,7 @@ def read_runs(run_dirs: list[RunDir], labels: dict[str, str] | None = None) -> l
 
 
 def summarize(records: list[RunRecord], order: list[str] | None = None) -> list[RegimeSummary]:
-    """One summary per arm (``order``, else the canonical regime order); std is the sample std (ddof=1), 0 for one run."""
+    """One summary per arm (``order``, else the regime order); std is the sample std (ddof=1), 0 for one run."""
     order = list(order or REGIME_ORDER)
     groups = sorted({r.group for r in records}, key=lambda g: (order.index(g) if g in order else len(order), g))
     summaries = []

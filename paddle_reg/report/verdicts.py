@@ -18,12 +18,13 @@ from paddle_reg.report.collect import Delta, RegimeSummary, baseline, paired_del
 from paddle_reg.task_api import ReportMetric
 
 SUPPORTED, REFUTED, INCONCLUSIVE, OUT_OF_SCOPE = "supported", "refuted", "inconclusive", "out of scope"
-COMBINE_RULE = "The claim is supported when every part is supported, refuted when any part is refuted, inconclusive otherwise."
+COMBINE_RULE = ("The claim is supported when every part is supported, refuted when any part is refuted, "
+                "inconclusive otherwise.")
 
 
 @functools.lru_cache(maxsize=1)
 def claims() -> dict:
-    """The claims of ../shared/claims.md shipped with the package: {"experiment_claims": [...], "fact_claims": [...]}."""
+    """The claims of ../shared/claims.md shipped with the package: {"experiment_claims", "fact_claims"}."""
     return yaml.safe_load(resources.files("paddle_reg.report").joinpath("claims.yaml").read_text(encoding="utf-8"))
 
 
@@ -187,11 +188,13 @@ def e1(ev: Evidence) -> ClaimResult | None:
     rough = {s.regime: [roughness([metric.scale * h["val_accuracy"] for h in r.history if "val_accuracy" in h])
                         for r in s.runs if r.status == "finished"] for s in (none, both)}
     delta = welch_delta(rough["both"], rough["none"])
-    parts = [_metric_part(ev, both, metric, "magnitude", 6.0, statement="both − none, validation accuracy: about +6 points"),
-             Part("both − none, roughness of the validation-accuracy curve: lower (smoother)", direction(delta, "lower"),
-                  describe(delta, " pp"))]
+    parts = [_metric_part(ev, both, metric, "magnitude", 6.0,
+                          statement="both − none, validation accuracy: about +6 points"),
+             Part("both − none, roughness of the validation-accuracy curve: lower (smoother)",
+                  direction(delta, "lower"), describe(delta, " pp"))]
     return _result("E1", ev, "Part 1 (about +6): supported if the Welch 95% CI of Δ lies above 0 and overlaps "
-                   "[+3, +9] points, refuted if it lies outside [+3, +9]. Part 2: roughness = Σ|Δ between epochs| − "
+                   "[+3, +9] points, refuted if it lies outside [+3, +9]. Part 2: roughness = "
+                   "Σ|Δ between epochs| − "
                    "|net change| of the validation-accuracy curve (0 for a monotone curve); supported if the CI of "
                    "both − none is below 0, refuted if above.", parts)
 
@@ -207,8 +210,10 @@ def e2(ev: Evidence) -> ClaimResult | None:
     map50, fp = ev.metric("test_map50"), ev.metric("test_fp_per_image")
     if not (none and both and map50 and fp):
         return None
-    parts = [_metric_part(ev, both, map50, "magnitude", 3.2, statement="both − none, test mAP@0.5: about +3.2 points"),
-             _metric_part(ev, both, fp, "direction", "lower", statement="both − none, false detections per test image: fewer")]
+    parts = [_metric_part(ev, both, map50, "magnitude", 3.2,
+                          statement="both − none, test mAP@0.5: about +3.2 points"),
+             _metric_part(ev, both, fp, "direction", "lower",
+                          statement="both − none, false detections per test image: fewer")]
     return _result("E2", ev, "Part 1 (about +3.2): supported if the Welch 95% CI of Δ lies above 0 and overlaps "
                    "[+1.6, +4.8] points, refuted if it lies outside. Part 2: supported if the CI of Δ false "
                    "detections per image is below 0, refuted if above.", parts)
@@ -239,7 +244,8 @@ def e4(ev: Evidence) -> ClaimResult | None:
     parts = [_metric_part(ev, s, metric, "at_least", 10.0,
                           statement=f"{s.regime}: fails to converge (test error ≥ none's + 10 pp)") for s in high]
     return _result("E4", ev, "For every swept hidden-Dropout p > 0.7: \"fails to converge\" is taken as a test error "
-                   "at least 10 pp above `none`; supported if the Welch 95% CI of Δ lies entirely above +10 pp, refuted "
+                   "at least 10 pp above `none`; supported if the Welch 95% CI of Δ lies entirely above +10 pp, "
+                   "refuted "
                    "if entirely below.", parts)
 
 
@@ -255,14 +261,16 @@ def e5(ev: Evidence) -> ClaimResult | None:
                            statement=f"{s.regime}: almost no effect (|Δ| ≤ 0.25 pp)") for s in tiny]
     large = [s for s, lam in arms if lam > 1e-2]
     parts += [_metric_part(ev, s, metric, "at_least", 10.0,
-                           statement=f"{s.regime}: weights collapse, the model cannot learn (Δ ≥ +10 pp)") for s in large]
+                           statement=f"{s.regime}: weights collapse, the model cannot learn (Δ ≥ +10 pp)")
+              for s in large]
     useful = [s for s, lam in arms if 1e-5 <= lam <= 1e-3 and s.values(metric.name)]
     if useful:
         best = min(useful, key=lambda s: np.mean(s.values(metric.name)))
         parts.append(_metric_part(ev, best, metric, "direction", "lower",
                                   statement=f"best λ in 1e-5..1e-3 ({best.regime}) beats none"))
-    return _result("E5", ev, "λ ≤ 1e-6: supported if the Welch 95% CI of Δ test error lies within ±0.25 pp, refuted "
-                   "if outside it. λ > 1e-2: supported if the CI lies above +10 pp, refuted if below. Useful range: the "
+    return _result("E5", ev, "λ ≤ 1e-6: supported if the Welch 95% CI of Δ test error lies within ±0.25 pp, "
+                   "refuted if outside it. λ > 1e-2: supported if the CI lies above +10 pp, refuted if below. "
+                   "Useful range: the "
                    "λ in [1e-5, 1e-3] with the lowest mean error; supported if its CI is below 0, refuted if above.",
                    parts)
 
@@ -347,10 +355,12 @@ def e12(ev: Evidence) -> ClaimResult | None:
     last_key = f"last_{metric.key}"
     none, stopped = ev.arm("none"), ev.arm("early_stop")
     if none and stopped:
-        last = {r.seed: metric.scale * r.final[last_key] for r in none.runs if r.status == "finished" and last_key in r.final}
+        last = {r.seed: metric.scale * r.final[last_key] for r in none.runs
+                if r.status == "finished" and last_key in r.final}
         chosen = stopped.by_seed(metric.name)
         seeds = sorted(set(last) & set(chosen))
-        differences, how = [chosen[s] - last[s] for s in seeds], "early_stop's selected checkpoint − none's last epoch, same seed"
+        differences = [chosen[s] - last[s] for s in seeds]
+        how = "early_stop's selected checkpoint − none's last epoch, same seed"
     else:
         runs = [r for s in ev.summaries for r in s.runs if r.status == "finished" and last_key in r.final]
         differences = [metric.value(r.final) - metric.scale * r.final[last_key] for r in runs]
@@ -389,7 +399,8 @@ def not_measured(entry: dict, task: str) -> ClaimResult:
     if entry.get("out_of_scope"):
         return ClaimResult(entry["id"], OUT_OF_SCOPE, reason=entry["out_of_scope"])
     command = experiment_command(entry["experiment"])
-    return ClaimResult(entry["id"], INCONCLUSIVE, reason=f"not measured for {task} yet: its experiment has not been run (command below)",
+    return ClaimResult(entry["id"], INCONCLUSIVE,
+                       reason=f"not measured for {task} yet: its experiment has not been run (command below)",
                        command=command)
 
 

@@ -171,6 +171,9 @@ def build_optimizer(model: paddle.nn.Layer, cfg: DictConfig, steps_per_epoch: in
     if cfg.name == "adamw":  # Paddle's own AdamW: p ← p − lr·lr_mult·λ·p inside its fused kernel, per group λ
         param_groups = [{"params": g.params, "weight_decay": g.weight_decay, "learning_rate": g.lr_mult}
                         for g in table.groups]
+        for group in table.groups:  # a regularizer from a ParamAttr (ppdet sets L2Decay on its convs) would add L2
+            for param in group.params:
+                param.regularizer = None
         return paddle.optimizer.AdamW(learning_rate=lr, parameters=param_groups, weight_decay=0.0), scheduler, table
     coupled = cfg.decay_mode == "l2"
     param_groups = [{"params": g.params, "learning_rate": g.lr_mult,

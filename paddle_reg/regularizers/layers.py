@@ -27,7 +27,7 @@ def gaussian_dropout(x, p: float, training: bool = True):
     """x·n, n ~ N(1, p/(1−p)) per element: dropout's mean and variance with continuous noise."""
     if not training or p == 0.0:
         return x
-    return x * (1.0 + math.sqrt(p / (1.0 - p)) * paddle.randn(x.shape, dtype=x.dtype))
+    return x * paddle.normal(1.0, math.sqrt(p / (1.0 - p)), x.shape)
 
 
 def drop_connect(weight, p: float, training: bool = True):
@@ -60,9 +60,13 @@ def drop_block(x, p: float, block_size: int, training: bool = True):
     size = min(block_size, height, width)
     gamma = p * height * width / size**2 / ((height - size + 1) * (width - size + 1))
     seeds = (paddle.rand(x.shape, dtype=x.dtype) < gamma).astype(x.dtype)
-    blocks = F.max_pool2d(seeds, kernel_size=size, stride=1, padding=size // 2)[:, :, :height, :width]
+    # a size × size max filter as two 1-D passes; even sizes pad one extra row/column, cut off after
+    rows = F.max_pool2d(seeds, kernel_size=(size, 1), stride=1, padding=(size // 2, 0))[:, :, :height]
+    blocks = F.max_pool2d(rows, kernel_size=(1, size), stride=1, padding=(0, size // 2))[:, :, :, :width]
     keep = 1.0 - blocks
-    return x * keep * (keep.numel().astype(x.dtype) / keep.sum().clip(min=1.0))
+    # per-sample float32 counts are exact below 2**24 elements; their total is summed in float64
+    kept = keep.sum(axis=[1, 2, 3]).astype("float64").sum().clip(min=1.0)
+    return x * (keep * (keep.numel().astype("float64") / kept).astype(x.dtype))
 
 
 class _Stochastic(nn.Layer):

@@ -58,17 +58,16 @@ def cutmix(images, labels, alpha: float, rng: np.random.Generator) -> tuple[padd
     box = random_box(height, width, 1.0 - float(rng.beta(alpha, alpha)), rng)
     inside = box_mask((height, width), box)
     perm = paddle.to_tensor(rng.permutation(len(labels)))
-    mask = paddle.to_tensor(inside)
     lam = 1.0 - float(inside.sum()) / (height * width)
-    return images * (1.0 - mask) + images[perm] * mask, MixedTargets(labels, labels[perm], lam)
+    return paddle.where(paddle.to_tensor(inside > 0), images[perm], images), MixedTargets(labels, labels[perm], lam)
 
 
 def cutout_masks(count: int, height: int, width: int, size: int, rng: np.random.Generator) -> np.ndarray:
     """``[N, 1, H, W]`` float32 masks: 0 in one size×size square per sample (centre uniform, clipped at the border), 1 elsewhere."""
-    masks = np.ones((count, 1, height, width), dtype=np.float32)
-    for mask, cy, cx in zip(masks, rng.integers(height, size=count), rng.integers(width, size=count)):
-        mask[:, max(cy - size // 2, 0):cy + (size + 1) // 2, max(cx - size // 2, 0):cx + (size + 1) // 2] = 0.0
-    return masks
+    cy, cx = rng.integers(height, size=(count, 1)), rng.integers(width, size=(count, 1))
+    rows = (np.arange(height) >= cy - size // 2) & (np.arange(height) < cy + (size + 1) // 2)
+    cols = (np.arange(width) >= cx - size // 2) & (np.arange(width) < cx + (size + 1) // 2)
+    return (~(rows[:, :, None] & cols[:, None, :]))[:, None].astype(np.float32)
 
 
 def cutout(images, size: int, rng: np.random.Generator) -> paddle.Tensor:

@@ -1,0 +1,82 @@
+"""Decay groups on the task models: the MNIST MLP, a BiLSTM with its embedding, YOLOv3 (ppdet) with BatchNorm."""
+from __future__ import annotations
+
+import numpy as np
+import paddle
+import pytest
+from omegaconf import OmegaConf
+
+from paddle_reg.optim import build_optimizer, param_groups_weight_decay
+
+
+def optim_cfg(**overrides):
+    return OmegaConf.create({"name": "adam", "lr": 1e-3, "weight_decay": 5e-4, "decay_mode": "l2", **overrides})
+
+
+class BiLSTMClassifier(paddle.nn.Layer):
+    """Embedding → BiLSTM → mean pool → Dropout → Linear, the shape of the news task's model."""
+
+    def __init__(self, vocab: int = 50, dim: int = 8, hidden: int = 6, classes: int = 4):
+        super().__init__()
+        self.embedding = paddle.nn.Embedding(vocab, dim, padding_idx=0)
+        self.lstm = paddle.nn.LSTM(dim, hidden, direction="bidirect")
+        self.dropout = paddle.nn.Dropout(0.5)
+        self.fc = paddle.nn.Linear(2 * hidden, classes)
+
+    def forward(self, ids):
+        out, _ = self.lstm(self.embedding(ids))
+        return self.fc(self.dropout(out.mean(axis=1)))
+
+
+def test_bilstm_embedding_recurrent_and_head_weights_decay_biases_do_not():
+    model = BiLSTMClassifier()
+    groups = param_groups_weight_decay(model, optim_cfg())
+    lstm_weights = [n for n, p in model.named_parameters() if n.startswith("lstm") and "weight" in n]
+    assert len(lstm_weights) == 4  # input and recurrent matrices, both directions
+    assert groups.decay == ["embedding.weight", *lstm_weights, "fc.weight"]
+    assert all("bias" in n for n in groups.no_decay) and len(groups.no_decay) == 5
+
+
+def test_bilstm_article_p_setting_decays_only_embedding_and_head():
+    """E1's setting: weight decay on the embedding and the classifier head, biases excluded."""
+    groups = param_groups_weight_decay(BiLSTMClassifier(), optim_cfg(decay_only=["^embedding\\.", "^fc\\."]))
+    assert groups.decay == ["embedding.weight", "fc.weight"]
+    assert not param_groups_weight_decay(BiLSTMClassifier(), optim_cfg(decay_embeddings=False)).decay[0].startswith("emb")
+
+
+@pytest.fixture(scope="module")
+def yolov3():
+    from ppdet.modeling.architectures import YOLOv3
+    from ppdet.modeling.backbones import MobileNet
+    from ppdet.modeling.heads import YOLOv3Head
+    from ppdet.modeling.necks import YOLOv3FPN
+
+    backbone = MobileNet(scale=0.25, feature_maps=[4, 6, 13])
+    neck = YOLOv3FPN(in_channels=[s.channels for s in backbone.out_shape])
+    head = YOLOv3Head(in_channels=[s.channels for s in neck.out_shape], num_classes=6)
+    return YOLOv3(backbone, neck, head, post_process=None)
+
+
+def test_yolov3_convolutions_decay_batchnorm_and_biases_do_not(yolov3):
+    params = dict(yolov3.named_parameters())
+    bn = {n for layer_name, layer in yolov3.named_sublayers() if isinstance(layer, paddle.nn.BatchNorm2D)
+          for n in (f"{layer_name}.weight", f"{layer_name}.bias")}
+    groups = param_groups_weight_decay(yolov3, optim_cfg())
+    assert len(bn) > 50
+    assert set(groups.decay) == {n for n, p in params.items() if p.ndim == 4}  # every conv kernel, nothing else
+    assert bn <= set(groups.no_decay) and set(groups.no_decay) - bn == {n for n in params if n.endswith("bias")} - bn
+
+
+@pytest.mark.parametrize("name,mode", [("momentum", "l2"), ("adamw", "decoupled")])
+def test_yolov3_with_zero_gradients_exactly_the_decay_group_shrinks(yolov3, name, mode):
+    """ppdet puts L2Decay(0.0) on its convs and BN params: the factory's groups must win over those."""
+    optimizer, _, groups = build_optimizer(yolov3, optim_cfg(name=name, decay_mode=mode, lr=0.1, weight_decay=0.01), 1, 1)
+    params = dict(yolov3.named_parameters())
+    before = {n: p.numpy().copy() for n, p in params.items()}
+    paddle.add_n([(p * 0.0).sum() for p in params.values()]).backward()
+    optimizer.step()
+    optimizer.clear_grad()
+    for n in groups.decay:
+        np.testing.assert_allclose(params[n].numpy(), before[n] * (1 - 0.1 * 0.01), rtol=1e-5, atol=1e-8, err_msg=n)
+    for n in groups.no_decay:
+        np.testing.assert_array_equal(params[n].numpy(), before[n], err_msg=n)

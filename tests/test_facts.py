@@ -1,0 +1,70 @@
+"""Framework facts F1–F9: verdicts as measured on Paddle 3.3.1, and checks that flip when Paddle behaves otherwise."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import paddle
+import pytest
+
+from paddle_reg import facts
+
+EXPECTED = {"F1": "supported", "F2": "supported", "F3": "refuted", "F4": "supported", "F5": "refuted",
+            "F6": "supported", "F7": "supported", "F8": "supported", "F9": "supported"}
+
+
+@pytest.fixture(scope="module")
+def results():
+    return {r.id: r for r in facts.check_all()}
+
+
+def test_every_fact_is_checked_with_numbers_and_a_rule(results):
+    assert list(results) == list(EXPECTED)
+    for result in results.values():
+        assert result.verdict in ("supported", "refuted") and result.measured and result.rule and result.statement
+
+
+@pytest.mark.parametrize("fact", EXPECTED)
+def test_verdicts_on_the_installed_paddle(results, fact):
+    assert results[fact].verdict == EXPECTED[fact], results[fact].measured
+
+
+def test_f3_paddle_adam_weight_decay_is_coupled_l2(results):
+    measured = results["F3"].measured
+    assert measured["paddle_adam_matches"] == "coupled L2" and measured["max_abs_diff_to_decoupled"] > 0.1
+
+
+def test_f7_paddle_uses_the_tensorflow_momentum_convention(results):
+    assert results["F7"].measured["paddle_convention"].startswith("TensorFlow/Keras")
+
+
+def test_f3_would_be_supported_if_paddle_adam_decoupled(monkeypatch):
+    def adamw_steps(weight_decay, steps=3, lr=0.1):
+        p0 = np.array([1.0, -2.0, 3.0, -4.0])
+        return facts.adam_by_hand(p0, lambda p: np.full_like(p, 0.01), lr, steps, decoupled=weight_decay)
+
+    monkeypatch.setattr(facts, "_adam_steps", adamw_steps)
+    assert facts.f3_adam_weight_decay_is_decoupled().verdict == "supported"
+
+
+def test_f1_would_be_refuted_if_dropout_scaled_at_inference(monkeypatch):
+    paddle_dropout = paddle.nn.Dropout
+    monkeypatch.setattr(paddle.nn, "Dropout", lambda p: paddle_dropout(p, mode="downscale_in_infer"))
+    assert facts.f1_dropout_is_inverted().verdict == "refuted"
+
+
+def test_f5_would_be_supported_for_a_working_snippet(monkeypatch):
+    fixed = ("decay_params = [n for n, p in model.named_parameters() if p.ndim > 1]\n"
+             "param_groups = [{'params': [p for n, p in model.named_parameters() if n in decay_params]}]\n"
+             "optimizer = paddle.optimizer.Adam(parameters=param_groups, learning_rate=0.001)\n")
+    monkeypatch.setattr(facts, "ARTICLE_GROUPING", fixed)
+    assert facts.f5_article_grouping_snippet().verdict == "supported"
+
+
+def test_command_prints_the_table_and_exits_0():
+    result = subprocess.run([sys.executable, "-m", "paddle_reg.facts"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split()[:2] for line in result.stdout.splitlines() if line[:1] == "F"]
+    assert rows == [[fact, verdict] for fact, verdict in EXPECTED.items()]
+    assert "max_abs_diff_to_coupled_l2" in result.stdout

@@ -1,0 +1,139 @@
+"""Statistical properties of the regularizer layers (fixed seeds, stated tolerances) and the MNIST MLP's use of them."""
+from __future__ import annotations
+
+import numpy as np
+import paddle
+import pytest
+from omegaconf import OmegaConf
+
+from paddle_reg.regularizers import (DropBlock2D, DropConnectLinear, DropPath, Dropout, GaussianDropout,
+                                     SpatialDropout1D, SpatialDropout2D, drop_path_rates, norm_layer)
+from paddle_reg.tasks import get_task
+from paddle_reg.tasks.mnist import MLP
+
+P = 0.3
+LAYERS = {
+    "dropout": lambda: Dropout(P),
+    "spatial1d": lambda: SpatialDropout1D(P),
+    "spatial2d": lambda: SpatialDropout2D(P),
+    "gaussian": lambda: GaussianDropout(P),
+    "droppath": lambda: DropPath(P),
+    "dropblock": lambda: DropBlock2D(P, block_size=3),
+}
+
+
+def ones_for(name: str):
+    # enough independent units for a mean within 0.01 (standard error ≤ 0.005): 2e4 samples or channels, 1.5e4 blocks
+    return paddle.ones([2_000, 8, 16, 16]) if name == "dropblock" else \
+        paddle.ones([20_000, 20]) if name in ("droppath", "spatial1d") else paddle.ones([20_000, 20, 1, 1])
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_expectation_is_preserved(name):
+    paddle.seed(0)
+    out = LAYERS[name]()(ones_for(name) if name != "spatial1d" else paddle.ones([2_000, 10, 7]))
+    mean = out.numpy().mean(dtype=np.float64)
+    assert abs(mean - 1.0) < 0.01, mean
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_eval_mode_is_the_exact_identity(name):
+    layer = LAYERS[name]()
+    layer.eval()
+    x = paddle.rand([4, 6, 8, 8])
+    assert np.array_equal(layer(x).numpy(), x.numpy())
+
+
+def test_gaussian_dropout_variance_is_p_over_1_minus_p():
+    paddle.seed(0)
+    out = GaussianDropout(P)(paddle.ones([1_000_000])).numpy()
+    assert out.var() == pytest.approx(P / (1 - P), rel=0.01)
+    assert (out != 0).all()  # continuous noise: nothing is dropped to exactly zero
+
+
+def test_droppath_masks_whole_samples():
+    paddle.seed(0)
+    out = DropPath(0.5)(paddle.ones([2_000, 3, 4, 4])).numpy().reshape(2_000, -1)
+    assert set(np.unique(out.min(axis=1))) == {0.0, 2.0} and (out.min(axis=1) == out.max(axis=1)).all()
+    assert (out[:, 0] == 0).mean() == pytest.approx(0.5, abs=0.03)
+
+
+@pytest.mark.parametrize("layer,shape,channel_axis", [(SpatialDropout2D(0.5), [64, 32, 5, 5], 1),
+                                                      (SpatialDropout2D(0.5, "NHWC"), [64, 5, 5, 32], 3),
+                                                      (SpatialDropout1D(0.5), [64, 32, 9], 1),
+                                                      (SpatialDropout1D(0.5, "NLC"), [64, 9, 32], 2)])
+def test_spatial_dropout_masks_whole_channels(layer, shape, channel_axis):
+    paddle.seed(0)
+    out = np.moveaxis(layer(paddle.ones(shape)).numpy(), channel_axis, 1).reshape(64, 32, -1)
+    assert (out.min(axis=2) == out.max(axis=2)).all()  # one value per (sample, channel)
+    assert set(np.unique(out)) == {0.0, 2.0}
+    assert (out[:, :, 0] == 0).mean() == pytest.approx(0.5, abs=0.03)
+
+
+def test_dropblock_drops_about_p_in_contiguous_blocks():
+    paddle.seed(0)
+    out = DropBlock2D(0.2, block_size=5)(paddle.ones([200, 4, 24, 24])).numpy()
+    dropped = out == 0
+    assert dropped.mean() == pytest.approx(0.2, abs=0.03)
+    # every dropped pixel has a dropped neighbour: blocks, not scattered single units
+    neighbours = np.zeros_like(dropped)
+    neighbours[..., 1:, :] |= dropped[..., :-1, :]
+    neighbours[..., :-1, :] |= dropped[..., 1:, :]
+    assert (neighbours[dropped]).all()
+
+
+def test_dropconnect_masks_weights_per_step_and_keeps_the_mean():
+    paddle.seed(0)
+    layer = DropConnectLinear(50, 4, p=0.5)
+    x = paddle.rand([1, 50])
+    outs = np.stack([layer(x).numpy() for _ in range(4_000)])
+    layer.eval()
+    plain = layer(x).numpy()
+    assert len({o.tobytes() for o in outs[:10]}) == 10  # a fresh mask every call
+    np.testing.assert_allclose(outs.mean(axis=0), plain, atol=0.05 * np.abs(plain).max() + 0.02)
+    assert "p=0.5" in repr(layer)
+
+
+def test_linear_depth_schedule():
+    assert drop_path_rates(4, 0.2) == pytest.approx([0.05, 0.1, 0.15, 0.2])
+
+
+@pytest.mark.parametrize("kind,dims,expected", [("bn", 2, "BatchNorm2D"), ("bn", 0, "BatchNorm1D"), ("ln", 0, "LayerNorm"),
+                                                ("ln", 2, "GroupNorm"), ("gn", 2, "GroupNorm"), ("in", 2, "InstanceNorm2D"),
+                                                ("none", 2, "Identity")])
+def test_norm_factory(kind, dims, expected):
+    layer = norm_layer(kind, 48, spatial_dims=dims, momentum=0.99)
+    assert type(layer).__name__ == expected
+    if kind == "bn":
+        assert layer._momentum == 0.99
+    with pytest.raises(ValueError, match="unknown norm 'batch'"):
+        norm_layer("batch", 8)
+
+
+def test_gn_takes_the_largest_group_count_that_divides_the_channels():
+    assert norm_layer("gn", 48, groups=32)._num_groups == 24
+
+
+def test_mlp_dropout_position_before_relu():
+    kinds = [type(layer).__name__ for layer in MLP(784, [64], 10, 0.0, 0.5, position="before_relu").net]
+    assert kinds == ["Linear", "Dropout", "ReLU", "Linear"]
+
+
+def build(regime: str, **reg):
+    cfg = OmegaConf.create({"model": {"hidden": [16, 16], "dropout": {"input": 0.0, "hidden": 0.0}},
+                            "reg": {"gaussian": None, "dropconnect": None, **reg}})
+    return [type(layer).__name__ for layer in get_task("mnist").build_model(cfg).net]
+
+
+def test_mnist_applies_dropconnect_to_hidden_layers_and_gaussian_at_hidden_sites():
+    assert build("dropconnect", dropconnect=0.5) == ["DropConnectLinear", "ReLU", "DropConnectLinear", "ReLU", "Linear"]
+    assert build("gaussian", gaussian=0.5) == ["Linear", "ReLU", "GaussianDropout", "Linear", "ReLU", "GaussianDropout",
+                                               "Linear"]
+    assert build("none") == ["Linear", "ReLU", "Linear", "ReLU", "Linear"]
+
+
+def test_dropblock_rescale_is_exact_past_float32_counting():
+    """Over 2**24 elements a float32 sum of the mask stops counting; the rescale must not."""
+    paddle.seed(0)
+    out = DropBlock2D(0.1, block_size=7)(paddle.ones([70, 1, 512, 512])).numpy()
+    assert out.mean(dtype=np.float64) == pytest.approx(1.0, abs=1e-4)

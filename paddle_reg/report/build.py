@@ -100,7 +100,8 @@ def _details(records: list[RunRecord], arms: list[str]) -> tuple[list[dict], lis
                 cells = []
                 for column in columns:
                     for arm in arms:
-                        values = [float(v[column][i]) for v in per_arm.get(arm, []) if v[column][i] is not None]
+                        values = [float(v[column][i]) for v in per_arm.get(arm, [])
+                                  if v[column][i] is not None and np.isfinite(v[column][i])]
                         cells.append(_mean_std(values))
                 rows.append({"label": label, "cells": cells})
             tables.append({"key": key, "columns": [(c, arm) for c in columns for arm in arms], "rows": rows})

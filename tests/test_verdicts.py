@@ -135,3 +135,11 @@ def test_claims_not_measured_say_why():
     assert e16.verdict == v.OUT_OF_SCOPE and "no data" in e16.reason
     e4 = v.not_measured(v.claim("E4"), "mnist")
     assert e4.verdict == v.INCONCLUSIVE and e4.command == "python -m paddle_reg.run +experiment=e4"
+
+
+def test_e3_identical_arms_paired_by_seed_are_refuted_as_no_difference():
+    """ReLU and inverted Dropout commute: equal per-seed results must read as "no difference", not as noise."""
+    runs = [record(arm, s, 0.05 + 0.003 * s, model={"dropout": {"hidden": 0.5}})
+            for arm in ("after_relu", "before_relu") for s in range(3)]
+    result = v.e3(evidence(runs))
+    assert result.parts[0].verdict == v.REFUTED and "paired by seed" in result.parts[0].evidence

@@ -164,14 +164,24 @@ class Evidence:
         return welch_delta(arm.values(metric), base.values(metric))
 
 
+def _unit(metric: ReportMetric) -> str:
+    """The unit of a difference: percentage points for a metric in %."""
+    return " pp" if metric.unit == "%" else f" {metric.unit}" if metric.unit else ""
+
+
 def _metric_part(ev: Evidence, arm: RegimeSummary, metric: ReportMetric, rule: str, *args,
-                 base: RegimeSummary | None = None, statement: str = "") -> Part:
+                 base: RegimeSummary | None = None, statement: str = "", paired: bool = False) -> Part:
+    """One part decided by ``rule`` on arm − base: Welch's interval, or with ``paired`` a paired-t one over seeds."""
     base = base or baseline(ev.summaries)
-    delta = ev.delta(arm, metric.name, base)
+    if paired:
+        ours, theirs = arm.by_seed(metric.name), base.by_seed(metric.name)
+        delta = paired_delta([ours[s] - theirs[s] for s in sorted(set(ours) & set(theirs))])
+    else:
+        delta = ev.delta(arm, metric.name, base)
     verdict = {"direction": direction, "magnitude": magnitude, "at_least": at_least, "within": within,
                "better_not_equal": better_not_equal}[rule](delta, *args)
-    unit = f" {metric.unit}" if metric.unit else ""
-    return Part(statement or f"{arm.regime} − {base.regime}, {metric.label}", verdict, describe(delta, unit))
+    return Part(statement or f"{arm.regime} − {base.regime}, {metric.label}", verdict,
+                describe(delta, _unit(metric)) + (" (paired by seed)" if paired else ""))
 
 
 def _result(claim_id: str, ev: Evidence, rule: str, parts: list[Part]) -> ClaimResult:
@@ -224,14 +234,15 @@ def e3(ev: Evidence) -> ClaimResult | None:
     metric = ev.headline
     if not (after and before):
         return None
-    parts = [_metric_part(ev, after, metric, "better_not_equal", metric.better, 0.1, base=before,
+    parts = [_metric_part(ev, after, metric, "better_not_equal", metric.better, 0.1, base=before, paired=True,
                           statement=f"after_relu − before_relu, {metric.label}: Dropout after the ReLU is better")]
     if inputs:
         worse = "higher" if metric.better == "lower" else "lower"
-        parts.append(_metric_part(ev, inputs, metric, "direction", worse, base=after,
+        parts.append(_metric_part(ev, inputs, metric, "direction", worse, base=after, paired=True,
                                   statement=f"input_and_hidden − after_relu, {metric.label}: input Dropout hurts"))
-    return _result("E3", ev, "Part 1: supported if the Welch 95% CI of after_relu − before_relu excludes 0 in "
-                   "after_relu's favour; refuted if it excludes 0 the other way or lies within ±0.1 pp (no difference "
+    return _result("E3", ev, "The arms share each seed's initialization and batches, so differences are paired by "
+                   "seed (one-sample t 95% CI). Part 1: supported if the CI of after_relu − before_relu excludes 0 "
+                   "in after_relu's favour; refuted if it excludes 0 the other way or lies within ±0.1 pp (no difference "
                    "that matters). Part 2: supported if adding input Dropout (p = 0.2) makes the metric significantly "
                    "worse (CI excludes 0), refuted if significantly better. Output-layer Dropout is not tested.", parts)
 
@@ -368,8 +379,7 @@ def e12(ev: Evidence) -> ClaimResult | None:
     if len(differences) < 2:
         return None
     delta = paired_delta(differences)
-    unit = f" {metric.unit}" if metric.unit else ""
-    parts = [Part(f"{metric.label}: {how}: better", direction(delta, metric.better), describe(delta, unit))]
+    parts = [Part(f"{metric.label}: {how}: better", direction(delta, metric.better), describe(delta, _unit(metric)))]
     return _result("E12", ev, "Paired differences (same seed) with a one-sample t 95% CI; supported if the CI lies on "
                    "the better side of 0, refuted if on the worse side. Patience in the early_stop arm: "
                    "reg.early_stop.patience.", parts)

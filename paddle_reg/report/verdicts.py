@@ -243,8 +243,9 @@ def e3(ev: Evidence) -> ClaimResult | None:
     return _result("E3", ev, "The arms share each seed's initialization and batches, so differences are paired by "
                    "seed (one-sample t 95% CI). Part 1: supported if the CI of after_relu − before_relu excludes 0 "
                    "in after_relu's favour; refuted if it excludes 0 the other way or lies within ±0.1 pp (no "
-                   "difference that matters). Part 2: supported if adding input Dropout (p = 0.2) makes the metric significantly "
-                   "worse (CI excludes 0), refuted if significantly better. Output-layer Dropout is not tested.", parts)
+                   "difference that matters). Part 2: supported if adding input Dropout (p = 0.2) makes the metric "
+                   "significantly worse (CI excludes 0), refuted if significantly better. Output-layer Dropout is "
+                   "not tested.", parts)
 
 
 def e4(ev: Evidence) -> ClaimResult | None:

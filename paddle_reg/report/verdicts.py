@@ -269,18 +269,19 @@ def e5(ev: Evidence) -> ClaimResult | None:
         return None
     parts = []
     tiny = [s for s, lam in arms if lam <= 1e-6]
-    parts += [_metric_part(ev, s, metric, "within", -0.25, 0.25,
+    parts += [_metric_part(ev, s, metric, "within", -0.25, 0.25, paired=True,
                            statement=f"{s.regime}: almost no effect (|Δ| ≤ 0.25 pp)") for s in tiny]
     large = [s for s, lam in arms if lam > 1e-2]
-    parts += [_metric_part(ev, s, metric, "at_least", 10.0,
+    parts += [_metric_part(ev, s, metric, "at_least", 10.0, paired=True,
                            statement=f"{s.regime}: weights collapse, the model cannot learn (Δ ≥ +10 pp)")
               for s in large]
     useful = [s for s, lam in arms if 1e-5 <= lam <= 1e-3 and s.values(metric.name)]
     if useful:
         best = min(useful, key=lambda s: np.mean(s.values(metric.name)))
-        parts.append(_metric_part(ev, best, metric, "direction", "lower",
+        parts.append(_metric_part(ev, best, metric, "direction", "lower", paired=True,
                                   statement=f"best λ in 1e-5..1e-3 ({best.regime}) beats none"))
-    return _result("E5", ev, "λ ≤ 1e-6: supported if the Welch 95% CI of Δ test error lies within ±0.25 pp, "
+    return _result("E5", ev, "The arms differ only in λ (same initialization and batches per seed), so Δ test "
+                   "error is paired by seed (one-sample t 95% CI). λ ≤ 1e-6: supported if the CI lies within ±0.25 pp, "
                    "refuted if outside it. λ > 1e-2: supported if the CI lies above +10 pp, refuted if below. "
                    "Useful range: the "
                    "λ in [1e-5, 1e-3] with the lowest mean error; supported if its CI is below 0, refuted if above.",

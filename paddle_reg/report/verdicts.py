@@ -283,7 +283,8 @@ def e5(ev: Evidence) -> ClaimResult | None:
     return _result("E5", ev, "The arms differ only in λ (same initialization and batches per seed), so Δ test "
                    "error is paired by seed (one-sample t 95% CI). λ ≤ 1e-6: supported if the CI lies within "
                    "±0.25 pp, refuted if outside it. λ > 1e-2: supported if the CI lies above +10 pp, refuted if "
-                   "below. Useful range: the λ in [1e-5, 1e-3] with the lowest mean error; supported if its CI is below 0, refuted if above.",
+                   "below. Useful range: the λ in [1e-5, 1e-3] with the lowest mean error; supported if its CI is "
+                   "below 0, refuted if above.",
                    parts)
 
 

@@ -161,15 +161,18 @@ def claim_plots(claim_id: str | None, summaries, evidence: verdicts.Evidence) ->
     head = evidence.headline
     if claim_id in ("E4", "E5"):
         key = "model.dropout.hidden" if claim_id == "E4" else "optim.weight_decay"
-        points = sorted((evidence.setting(s, key) or 0.0, s) for s in summaries if s.values(head.name))
-        if points:
-            series = {head.label: ([x for x, _ in points], [np.mean(s.values(head.name)) for _, s in points],
-                                   [np.std(s.values(head.name), ddof=1) if len(s.values(head.name)) > 1 else 0.0
-                                    for _, s in points])}
-            name = "hidden Dropout p" if claim_id == "E4" else "weight decay λ (log scale; 0 = none)"
-            figures.append({"title": f"{head.label} against the swept value",
-                            "png": _png(plots.series_plot(name, series, f"{head.label} by {name}",
-                                                          f"{head.label} ({head.unit})", log_x=claim_id == "E5"))})
+        name = "hidden Dropout p" if claim_id == "E4" else "weight decay λ (log scale; 0 = none)"
+        shown = [head] + [m for m in evidence.metrics if m.name == "weight_l2" and claim_id == "E5"]
+        for metric in shown:
+            points = [(evidence.setting(s, key) or 0.0, s.values(metric.name)) for s in summaries]
+            points = sorted((x, values) for x, values in points if values)
+            if points:
+                series = {metric.label: ([x for x, _ in points], [np.mean(v) for _, v in points],
+                                         [np.std(v, ddof=1) if len(v) > 1 else 0.0 for _, v in points])}
+                unit = f" ({metric.unit})" if metric.unit else ""
+                figures.append({"title": f"{metric.label} against the swept value",
+                                "png": _png(plots.series_plot(name, series, f"{metric.label} by {name}",
+                                                              metric.label + unit, log_x=claim_id == "E5"))})
     if claim_id == "E9":
         series = {}
         for s in summaries:

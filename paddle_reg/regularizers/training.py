@@ -8,8 +8,6 @@ from paddle_reg.errors import UserError
 from paddle_reg.regularizers.mixing import MixedTargets, cutmix, cutout, mixed_loss, mixup
 from paddle_reg.regularizers.penalties import MaxNorm, l1_penalty, penalized_weights
 
-# reg.<name> the trainer applies; every other reg.<name> is applied by the task's model or data pipeline.
-TRAINER_REGULARIZERS = ("l1", "maxnorm", "mixup", "cutmix", "cutout", "early_stop")
 BATCH_AUGMENTATIONS = ("mixup", "cutmix", "cutout")
 
 

@@ -62,7 +62,7 @@ def run_probes(run_dirs: list[RunDir], task, data, settings: dict) -> None:
         if run_dir.status != "finished" or done.get("unit_failure", {}).get("fractions") == fractions:
             continue
         cfg = OmegaConf.create(run_dir.config()["run"])
-        model = task.build_model(cfg)
+        model = task.build_model(cfg, data)
         run_dir.load_best(model)
         model.eval()
         done["unit_failure"] = unit_failure(task, model, data, fractions, int(settings["repeats"]), cfg.seed)

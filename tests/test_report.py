@@ -102,3 +102,11 @@ def test_weight_stats_match_hand_counts():
     assert NEAR_ZERO == 1e-3
     assert stats.l2 == pytest.approx(np.sqrt(9 + 16 + 1e-8))
     assert sum(stats.log10_hist) == 4
+
+
+def test_a_run_not_started_keeps_its_regime_and_seed(tmp_path):
+    from paddle_reg.report.collect import read_runs
+    from paddle_reg.store import RunDir
+
+    (record,) = read_runs([RunDir(tmp_path / "mnist" / "both" / "seed2-0123456789")])
+    assert (record.regime, record.seed, record.status, record.metrics) == ("both", 2, "not started", {})

@@ -122,10 +122,10 @@ def _yaml(config: dict) -> str:
 def _arm_settings(summaries) -> list[dict]:
     rows = []
     for s in summaries:
-        config = s.runs[0].run_config if s.runs else {}
+        config = next((r.run_config for r in s.runs if r.run_config), {})
         reg = {k: v for k, v in (config.get("reg") or {}).items() if v not in (None, False)}
         model = config.get("model", {})
-        rows.append({"arm": s.regime, "regime": s.runs[0].regime if s.runs else "?",
+        rows.append({"arm": s.regime, "regime": config.get("regime", s.runs[0].regime if s.runs else "?"),
                      "dropout": model.get("dropout") or {}, "position": model.get("dropout_position"),
                      "weight_decay": config.get("optim", {}).get("weight_decay"), "reg": reg})
     return rows

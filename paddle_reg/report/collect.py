@@ -128,7 +128,9 @@ def read_runs(run_dirs: list[RunDir], labels: dict[str, str] | None = None) -> l
         info = run_dir.info()
         run = run_dir.config().get("run", {})
         status = info.get("status") or "not started"
-        records.append(RunRecord(regime=run.get("regime", info.get("regime", "?")), seed=run.get("seed", -1),
+        # a run not started yet has no files: its folder, <regime>/seed<k>-<hash>, still names regime and seed
+        seed = run.get("seed", int(run_dir.path.name.split("-")[0].removeprefix("seed") or -1))
+        records.append(RunRecord(regime=run.get("regime", info.get("regime", run_dir.path.parent.name)), seed=seed,
                                  status=status, path=shown_path(run_dir.path), final=run_dir.final(),
                                  history=run_dir.history(), info=info, run_config=run,
                                  group=(labels or {}).get(str(run_dir.path), ""),

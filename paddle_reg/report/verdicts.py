@@ -154,7 +154,7 @@ class Evidence:
 
     def setting(self, summary: RegimeSummary, path: str):
         """A value of the arm's effective run config, e.g. ``optim.weight_decay``."""
-        value = summary.runs[0].run_config if summary.runs else {}
+        value = next((r.run_config for r in summary.runs if r.run_config), {})
         for key in path.split("."):
             value = value.get(key) if isinstance(value, dict) else None
         return value

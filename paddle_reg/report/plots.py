@@ -176,7 +176,7 @@ def heatmaps(matrices: dict[str, np.ndarray], labels: list[str], title: str) -> 
         ax.set_ylabel("true class")
         if len(labels) <= 16:
             for (i, j), value in np.ndenumerate(share):
-                if value >= 0.5:
+                if value >= 1:
                     ax.text(j, i, f"{value:.0f}", ha="center", va="center", fontsize=6,
                             color="white" if value > 60 else "black")
     for ax in list(axes.flat)[len(matrices):]:

@@ -22,7 +22,8 @@ def _task_rows(reports_dir: Path) -> list[dict]:
         summary = _read(path)
         if not summary or path.parent.name == "claims":
             continue
-        head = (summary.get("metrics") or [{}])[0]
+        first_stats = next(iter(summary.get("regimes", {}).values()), {}).get("stats", {})
+        head = (summary.get("metrics") or [{"name": key, "label": key} for key in first_stats][:1] or [{}])[0]
         cells = []
         for arm, data in summary.get("regimes", {}).items():
             stat = data["stats"].get(head.get("name"), {})

@@ -10,13 +10,18 @@ import functools
 import io
 from pathlib import Path
 
+from paddle_reg.errors import UserError
+
 FAMILY = "Report Noto Sans SC"
 
 
 @functools.lru_cache(maxsize=1)
 def cjk_font_path() -> Path:
-    import pylopdf_fonts_zh_cn  # Noto Sans SC (SIL OFL 1.1), installed by setup.py
-
+    try:
+        import pylopdf_fonts_zh_cn  # Noto Sans SC (SIL OFL 1.1), installed by setup.py
+    except ImportError:
+        raise UserError("the reports' CJK font package is missing: run pip install -e . "
+                        "(or pip install pylopdf-fonts-zh-cn==0.1.1)") from None
     return pylopdf_fonts_zh_cn.sans_path()
 
 

@@ -124,3 +124,12 @@ def test_news_regime_switches_fc_dropout_and_head_decay(regime):
     assert run["model"]["dropout"]["fc"] == (0.5 if regime in ("dropout", "both") else 0.0)
     assert run["optim"]["weight_decay"] == (5e-4 if regime in ("weight_decay", "both") else 0.0)
     assert run["optim"]["decay_only"] == [r"^embedding\.", r"^fc\.", r"^classifier\."]
+
+
+@pytest.mark.parametrize("regime", ["spatial", "gaussian", "dropconnect", "l1", "maxnorm", "early_stop"])
+def test_news_extended_regimes_compose_with_their_value_only(regime):
+    cfg = compose_config("task=news", f"regime={regime}")
+    validate(cfg, get_task("news"), [regime])
+    run = effective_run_config(cfg, seed=0)
+    assert {name for name, value in run["reg"].items() if value is not None} == {regime}
+    assert run["model"]["dropout"]["fc"] == 0.0 and run["optim"]["weight_decay"] == 0.0

@@ -40,3 +40,13 @@ def test_bad_data_line_is_one_line_naming_file_and_line(news_root, tmp_path):
     assert result.returncode == 2, result.stderr
     assert f"{path}:2:" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "runs").exists()
+
+
+def test_news_extended_regimes_train(news_root, tmp_path):
+    regimes = "[spatial,gaussian,dropconnect,l1,maxnorm,early_stop]"
+    result = run_cli(TINY_NEWS + [f"regimes={regimes}", "train.epochs=1", f"paths.cache_dir={tmp_path / 'cache'}"],
+                     tmp_path, news_root)
+    assert result.returncode == 0, result.stderr
+    finals = {p.parent.parent.name: json.loads(p.read_text()) for p in (tmp_path / "runs" / "news").glob("*/*/final.json")}
+    assert sorted(finals) == sorted(regimes.strip("[]").split(","))
+    assert all(final["test_accuracy"] > 0.0 for final in finals.values())

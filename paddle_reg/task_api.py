@@ -18,7 +18,7 @@ class ReportMetric:
     label: str  # column heading
     unit: str = ""  # "%", "pp", "s", ...
     scale: float = 1.0
-    better: str = "lower"  # "lower" | "higher": which sign of a delta against `none` is an improvement
+    better: str = "lower"  # "lower" | "higher" | "neither": which sign of a delta against `none` is an improvement
     minus: str | None = None  # a second final.json key subtracted from the first (a generalization gap)
 
     def value(self, final: dict) -> float:

@@ -39,7 +39,7 @@ def run_config(regime: str, train_size: int | None) -> OmegaConf:
 def epoch_seconds(task, data, cfg) -> float:
     """Training seconds of one epoch of ``cfg``'s run, as the Trainer records it."""
     runtime.seed_everything(cfg.seed)
-    model = task.build_model(cfg)
+    model = task.build_model(cfg, data)
     optimizer, scheduler, _ = build_optimizer(model, cfg.optim, len(data.train) // cfg.train.batch_size, 1)
     with tempfile.TemporaryDirectory() as folder:
         run_dir = RunDir(Path(folder))

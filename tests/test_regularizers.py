@@ -122,7 +122,7 @@ def test_mlp_dropout_position_before_relu():
 def build(regime: str, **reg):
     cfg = OmegaConf.create({"model": {"hidden": [16, 16], "dropout": {"input": 0.0, "hidden": 0.0}},
                             "reg": {"gaussian": None, "dropconnect": None, **reg}})
-    return [type(layer).__name__ for layer in get_task("mnist").build_model(cfg).net]
+    return [type(layer).__name__ for layer in get_task("mnist").build_model(cfg, None).net]
 
 
 def test_mnist_applies_dropconnect_to_hidden_layers_and_gaussian_at_hidden_sites():

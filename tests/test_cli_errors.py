@@ -74,5 +74,5 @@ def test_corrupt_data_file(damage, expected, mnist_root, tmp_path):
 def test_help_lists_config_groups(tmp_path):
     result = run_cli(["--help"], tmp_path, None)
     assert result.returncode == 0
-    for line in ("task: mnist", "profile: full, quick, smoke", "regime: both, cutmix, cutout, dropblock, dropconnect, dropout, droppath,"):
+    for line in ("task: mnist", "profile: article, full, quick, smoke", "regime: both, cutmix, cutout, dropblock, dropconnect, dropout, droppath,"):
         assert line in result.stdout

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hydra import compose, initialize_config_module
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -98,3 +99,9 @@ def news_root(tmp_path: Path) -> Path:
 # The news task shrunk to seconds on the tiny files, its token cache inside the test's folder.
 TINY_NEWS = ["task=news", "profile=smoke", "data.train_size=null", "data.val_size=150", "data.test_size=null",
              "jobs=1", "report=false"]
+
+
+def compose_config(*overrides: str):
+    """The real composed config (configs/ as installed), with ``overrides``."""
+    with initialize_config_module(config_module="paddle_reg.configs", version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_module
+from conftest import compose_config
 
 from paddle_reg.errors import UserError
 from paddle_reg.grid import effective_run_config
@@ -14,11 +14,6 @@ from paddle_reg.validation import validate
 
 PROFILES = ["smoke", "quick", "full"]
 REGIMES = ["none", "dropout", "weight_decay", "both"]
-
-
-def compose_config(*overrides: str):
-    with initialize_config_module(config_module="paddle_reg.configs", version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides))
 
 
 @pytest.mark.parametrize("profile", PROFILES)

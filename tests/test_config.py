@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 from conftest import compose_config
+from paddle_reg.tasks import get_task
 
 from paddle_reg.errors import UserError
 from paddle_reg.grid import effective_run_config
 from paddle_reg.store import config_hash
-from paddle_reg.tasks import get_task
 from paddle_reg.validation import validate
 
 PROFILES = ["smoke", "quick", "full"]

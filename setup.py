@@ -14,6 +14,7 @@ INSTALL_REQUIRES = [
     "matplotlib>=3.7",
     "jinja2>=3.1",
     "weasyprint>=60",
+    "pylopdf-fonts-zh-cn==0.1.1",  # Noto Sans SC for the reports' Chinese text (no system font assumed)
     "visualdl==2.5.*",
     "tqdm>=4.60",
     "platformdirs>=3",
@@ -37,7 +38,7 @@ setup(
     package_dir={"paddle_reg": "paddle_reg", "paddle_reg.tasks": "tasks", "paddle_reg.configs": "configs"},
     package_data={
         "paddle_reg.configs": ["*.yaml", "**/*.yaml"],
-        "paddle_reg.report": ["templates/*"],
+        "paddle_reg.report": ["templates/*", "*.yaml"],
     },
     install_requires=INSTALL_REQUIRES,
     extras_require={"test": ["pytest>=7"]},

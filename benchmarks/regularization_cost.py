@@ -6,7 +6,7 @@ run in adjacent pairs, and the printed ratio is the median over pairs of the tra
 (from history.json's epoch_time_s; evaluation excluded), so drifts in machine speed hit both sides alike.
 Article T claims 10-20% extra time per epoch; goal for `both` ≤ 1.10.
 
-    python benchmarks/regularization_cost.py [--regimes both] [--repeats 5] [--threads 1]
+    python benchmarks/regularization_cost.py [--regimes both] [--repeats 5] [--threads 1] [--train-size N]
 """
 from __future__ import annotations
 
@@ -29,17 +29,17 @@ from paddle_reg.tasks import get_task
 from paddle_reg.trainer import Trainer, train_settings
 
 
-def run_config(regime: str) -> OmegaConf:
+def run_config(regime: str, train_size: int | None) -> OmegaConf:
+    overrides = ["task=mnist", "profile=quick", f"regime={regime}", "train.epochs=1"]
     with initialize_config_module(config_module="paddle_reg.configs", version_base="1.3"):
-        cfg = compose(config_name="config", overrides=["task=mnist", "profile=quick", f"regime={regime}",
-                                                        "train.epochs=1"])
+        cfg = compose(config_name="config", overrides=overrides + ([f"data.train_size={train_size}"] if train_size else []))
     return OmegaConf.create(effective_run_config(cfg, seed=0))
 
 
 def epoch_seconds(task, data, cfg) -> float:
     """Training seconds of one epoch of ``cfg``'s run, as the Trainer records it."""
     runtime.seed_everything(cfg.seed)
-    model = task.build_model(cfg)
+    model = task.build_model(cfg, data)
     optimizer, scheduler, _ = build_optimizer(model, cfg.optim, len(data.train) // cfg.train.batch_size, 1)
     with tempfile.TemporaryDirectory() as folder:
         run_dir = RunDir(Path(folder))
@@ -53,12 +53,13 @@ def main() -> None:
     parser.add_argument("--regimes", default="both", help="comma-separated regimes compared with none")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--train-size", type=int, default=None, help="a stratified subset: shorter epochs, same steps")
     args = parser.parse_args()
     logging.getLogger("paddle_reg").setLevel(logging.WARNING)
     runtime.set_threads(args.threads)
     task = get_task("mnist")
     regimes = args.regimes.split(",")
-    configs = {name: run_config(name) for name in ["none", *regimes]}
+    configs = {name: run_config(name, args.train_size) for name in ["none", *regimes]}
     data = task.load_data(configs["none"], data_root())
     epoch_seconds(task, data, configs["none"])  # warm-up: first-call kernel setup is paid by neither side
     times: dict[str, list[float]] = {name: [] for name in configs}

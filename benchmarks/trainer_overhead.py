@@ -40,7 +40,7 @@ BATCH = 128
 
 def fresh(task, data, epochs: int):
     runtime.seed_everything(0)
-    model = task.build_model(CFG)
+    model = task.build_model(CFG, data)
     optimizer, scheduler, _ = build_optimizer(model, CFG.optim, len(data.train) // BATCH, epochs)
     return model, optimizer, scheduler
 

@@ -95,9 +95,9 @@ def execute(spec: RunSpec, progress: bool | None = None) -> dict:
     runtime.set_threads(spec.threads)
     cfg = OmegaConf.create(spec.run_config)
     task = get_task(cfg.task)
-    data = load_data(task, cfg, Path(spec.data_root))
+    data = load_data(task, OmegaConf.create(spec.resolved), Path(spec.data_root))
     runtime.seed_everything(cfg.seed)
-    model = task.build_model(cfg)
+    model = task.build_model(cfg, data)
     steps_per_epoch = len(data.train) // cfg.train.batch_size
     optimizer, scheduler, groups = build_optimizer(model, cfg.optim, steps_per_epoch, cfg.train.epochs)
     for line in groups.lines():

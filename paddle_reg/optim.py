@@ -70,9 +70,11 @@ class DecayGroups:
                 "decay_count": len(self.decay), "no_decay_count": len(self.no_decay),
                 "groups": [group.row() for group in self.groups]}
 
-    def lines(self) -> list[str]:
+    def lines(self, shown: int = 4) -> list[str]:
+        """One log line per group; the first ``shown`` names only (run.json records them all)."""
         return [f"param group {g.name}: {len(g.names)} tensors, weight_decay {g.weight_decay:g}, lr x{g.lr_mult:g}: "
-                f"{', '.join(g.names)}" for g in self.groups]
+                f"{', '.join(g.names[:shown])}{f', … (+{len(g.names) - shown} more)' if len(g.names) > shown else ''}"
+                for g in self.groups]
 
 
 def _matches(patterns, name: str) -> bool:

@@ -5,17 +5,19 @@ then writes the comparison report. ``--help`` lists the config groups; ``-m`` sw
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from paddle_reg.errors import UserError
@@ -23,10 +25,62 @@ from paddle_reg.errors import UserError
 log = logging.getLogger("paddle_reg")
 
 
-def _regime_configs(cfg: DictConfig, overrides: list[str], regimes: list[str]) -> dict[str, DictConfig]:
-    """Compose the command's config once per regime, with the user's overrides applied on top."""
+@dataclass
+class Plan:
+    """The runs of one command and where its report goes."""
+
+    specs: list  # grid.RunSpec
+    labels: dict[str, str]  # run folder → arm label
+    order: list[str]  # arm labels in the order they are reported
+    report_dir: Path
+    claim_id: str | None  # set by a claim experiment (configs/experiment/<id>.yaml)
+
+
+def arm_overrides(cfg: DictConfig) -> dict[str, list[str]]:
+    """Arm label → overrides: one arm per regime, or the arms a claim experiment lists under ``claim.arms``."""
+    arms = OmegaConf.select(cfg, "claim.arms")
+    if not arms:
+        regimes = [cfg.regime.name] if cfg.get("regime") else list(cfg.regimes)
+        return {name: [f"regime={name}"] for name in regimes}
+    return {arm.label: [f"regime={arm.regime}"]
+            + [f"{key}={json.dumps(value)}" for key, value in (arm.get("set") or {}).items()] for arm in arms}
+
+
+def _arm_configs(cfg: DictConfig, overrides: list[str]) -> dict[str, DictConfig]:
+    """Compose the command's config once per arm, with the user's overrides applied on top."""
     kept = [o for o in overrides if not o.lstrip("+~").startswith(("regime=", "regimes="))]
-    return {name: hydra.compose(config_name="config", overrides=kept + [f"regime={name}"]) for name in regimes}
+    return {label: hydra.compose(config_name="config", overrides=kept + extra)
+            for label, extra in arm_overrides(cfg).items()}
+
+
+def plan_command(cfg: DictConfig, overrides: list[str], data_root: Path, report_subdir: str = "") -> Plan:
+    """Validate every arm's config and list its runs (needs an initialized Hydra: the CLI, initialize_config_module)."""
+    from paddle_reg import grid
+    from paddle_reg.tasks import get_task
+    from paddle_reg.validation import validate
+
+    task = get_task(cfg.task.name)
+    arm_cfgs = _arm_configs(cfg, overrides)
+    for arm_cfg in arm_cfgs.values():
+        validate(arm_cfg, task, [arm_cfg.regime.name])
+    runs_dir = Path(cfg.paths.runs_dir).resolve()
+    specs = grid.plan(arm_cfgs, list(cfg.seeds), runs_dir, data_root, cfg.threads, cfg.device)
+    # grid.plan is seed-major: for each seed, one spec per arm in order
+    labels = {str(spec.run_dir.path): label for spec, label in zip(specs, [a for _ in cfg.seeds for a in arm_cfgs])}
+    claim_id = OmegaConf.select(cfg, "claim.id")
+    reports = Path(cfg.paths.reports_dir)
+    report_dir = reports / "claims" / claim_id.lower() if claim_id else reports / cfg.task.name / report_subdir
+    return Plan(specs, labels, list(arm_cfgs), report_dir, claim_id)
+
+
+def write_report(plan: Plan, cfg: DictConfig, overrides: list[str]) -> Path:
+    from paddle_reg.report import write_index, write_task_report
+
+    out = write_task_report([s.run_dir for s in plan.specs], plan.report_dir, command=reproduce_command(overrides),
+                            profile=cfg.profile_name, labels=plan.labels, order=plan.order, claim_id=plan.claim_id,
+                            reports_dir=Path(cfg.paths.reports_dir))
+    write_index(Path(cfg.paths.reports_dir))
+    return out
 
 
 def reproduce_command(overrides: list[str]) -> str:
@@ -47,18 +101,17 @@ def run_command(cfg: DictConfig, overrides: list[str], report_subdir: str = "") 
     if len(data.train) < cfg.train.batch_size:
         raise UserError(f"train.batch_size={cfg.train.batch_size} is larger than the {len(data.train)} training "
                         f"samples: lower it or raise data.train_size")
-    regime_cfgs = _regime_configs(cfg, overrides, regimes)
-    runs_dir = Path(cfg.paths.runs_dir).resolve()
-    specs = grid.plan(regime_cfgs, list(cfg.seeds), runs_dir, root, cfg.threads, cfg.device)
-    log.info("%s: %d regimes × %d seeds, profile %s, runs in %s", cfg.task.name, len(regimes), len(cfg.seeds),
-             cfg.profile_name, runs_dir)
-    summaries = grid.execute_all(specs, cfg.jobs, cfg.progress)
-    if cfg.report:
-        from paddle_reg.report import write_task_report
+    plan = plan_command(cfg, overrides, root, report_subdir)
+    log.info("%s: %d arms × %d seeds, profile %s, runs in %s", cfg.task.name, len(plan.order), len(cfg.seeds),
+             cfg.profile_name, Path(cfg.paths.runs_dir).resolve())
+    summaries = grid.execute_all(plan.specs, cfg.jobs, cfg.progress)
+    probe = OmegaConf.select(cfg, "claim.probe")
+    if probe:
+        from paddle_reg.probes import run_probes
 
-        out = write_task_report([s.run_dir for s in specs], Path(cfg.paths.reports_dir) / cfg.task.name / report_subdir,
-                                command=reproduce_command(overrides), profile=cfg.profile_name)
-        log.info("report: %s", out)
+        run_probes([s.run_dir for s in plan.specs], task, data, OmegaConf.to_container(probe))
+    if cfg.report:
+        log.info("report: %s", write_report(plan, cfg, overrides))
     failed = [s["label"] for s in summaries if s["status"] == "failed"]
     if failed:
         log.error("%d run(s) failed (see run.json in their folders): %s", len(failed), ", ".join(failed))

@@ -18,7 +18,7 @@ class ReportMetric:
     label: str  # column heading
     unit: str = ""  # "%", "pp", "s", ...
     scale: float = 1.0
-    better: str = "lower"  # "lower" | "higher": which sign of a delta against `none` is an improvement
+    better: str = "lower"  # "lower" | "higher" | "neither": which sign of a delta against `none` is an improvement
     minus: str | None = None  # a second final.json key subtracted from the first (a generalization gap)
 
     def value(self, final: dict) -> float:
@@ -35,10 +35,13 @@ class Task(Protocol):
     report_metrics: tuple[ReportMetric, ...]  # the report's regime × metric table, headline metric first
 
     def load_data(self, cfg: DictConfig, data_root) -> Any:
-        """Read and validate the splits; raise UserError naming a missing or corrupt file."""
+        """Read and validate the splits; raise UserError naming a missing or corrupt file.
 
-    def build_model(self, cfg: DictConfig) -> paddle.nn.Layer:
-        """The model with the effective (regime-applied) regularization of ``cfg``."""
+        ``cfg`` is the whole composed config (``paths`` included): the grid calls this before any run is recorded.
+        """
+
+    def build_model(self, cfg: DictConfig, data: Any) -> paddle.nn.Layer:
+        """The model with the effective (regime-applied) regularization of ``cfg``, sized for ``data`` (e.g. its vocabulary)."""
 
     def train_batches(self, data: Any, batch_size: int, rng: np.random.Generator) -> Iterator[tuple]:
         """Shuffled training batches of one epoch, ``(inputs, labels)`` as Paddle tensors."""

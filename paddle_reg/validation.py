@@ -78,6 +78,8 @@ def validate_reg(name: str, value) -> None:
             raise UserError(f"{field}.min_delta={value.min_delta} must be >= 0: set e.g. {field}.min_delta=0.0")
         if value.get("mode") not in (None, "min", "max"):
             raise UserError(f"{field}.mode={value.mode} is unknown: choose one of min, max (or null: the task's)")
+        if value.get("metric") is not None and value.get("mode") is None:
+            raise UserError(f"{field}.metric={value.metric} needs its direction: set {field}.mode=min or max")
     else:
         raise UserError(f"{field} is unknown: choose from {', '.join(EXTENDED)}")
 

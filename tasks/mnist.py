@@ -106,7 +106,7 @@ class MnistTask(ClassificationTask):
         pick = lambda index: ArraySplit(full.inputs[index], full.labels[index])  # noqa: E731
         return MnistData(train=pick(rest), val=pick(val_index), test=test)
 
-    def build_model(self, cfg: DictConfig) -> MLP:
+    def build_model(self, cfg: DictConfig, data: MnistData) -> MLP:
         reg = cfg.get("reg") or {}
         return MLP(784, list(cfg.model.hidden), 10, cfg.model.dropout.input, cfg.model.dropout.hidden,
                    cfg.model.get("dropout_position", "after_relu"), reg.get("gaussian"), reg.get("dropconnect"))

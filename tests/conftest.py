@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hydra import compose, initialize_config_module
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -58,3 +59,49 @@ def run_cli(args: list[str], cwd: Path, data_root: Path | None, timeout: int = 3
         env["PADDLE_REG_DATA"] = str(data_root)
     return subprocess.run([sys.executable, "-m", "paddle_reg.run", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=timeout, **popen)
+
+
+NEWS_CLASSES = ["finance", "realty", "sports"]
+NEWS_KEYWORDS = ["股市基金", "楼盘房价", "球赛比分"]  # one per class: a title holds its class's keyword
+
+
+def news_titles(count: int, seed: int) -> list[tuple[str, int]]:
+    """Titles of filler characters around the keyword of their class, balanced over the classes."""
+    rng = np.random.default_rng(seed)
+    filler = list("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处理世")
+    lines = []
+    for i in range(count):
+        label = i % len(NEWS_CLASSES)
+        left, right = rng.choice(filler, size=rng.integers(1, 8)), rng.choice(filler, size=rng.integers(1, 8))
+        lines.append(("".join(left) + NEWS_KEYWORDS[label] + "".join(right), label))
+    return lines
+
+
+def write_news_file(path: Path, lines: list[tuple[str, int]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress("".join(f"{title}\t{label}\n" for title, label in lines).encode("utf-8")))
+
+
+def make_news_root(root: Path, train: int = 600, dev: int = 150, test: int = 150) -> Path:
+    folder = root / "thucnews"
+    write_news_file(folder / "train.txt.gz", news_titles(train, seed=1))
+    write_news_file(folder / "dev.txt.gz", news_titles(dev, seed=2))
+    write_news_file(folder / "test.txt.gz", news_titles(test, seed=3))
+    (folder / "class.txt").write_text("\n".join(NEWS_CLASSES), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def news_root(tmp_path: Path) -> Path:
+    return make_news_root(tmp_path / "data")
+
+
+# The news task shrunk to seconds on the tiny files, its token cache inside the test's folder.
+TINY_NEWS = ["task=news", "profile=smoke", "data.train_size=null", "data.val_size=150", "data.test_size=null",
+             "jobs=1", "report=false"]
+
+
+def compose_config(*overrides: str):
+    """The real composed config (configs/ as installed), with ``overrides``."""
+    with initialize_config_module(config_module="paddle_reg.configs", version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))

@@ -19,6 +19,9 @@ BAD_CONFIG = [
     ("regime=droppath", "regime droppath does not apply to task mnist: choose from none, dropout, weight_decay, both, "),
     ("regime=l1 reg.l1=-1", "reg.l1=-1 must be > 0"),
     ("regime=cutout reg.cutout.size=0", "reg.cutout.size=0 must be a positive integer"),
+    ("regime=early_stop reg.early_stop.metric=loss", "reg.early_stop.metric=loss needs its direction: set "
+                                                     "reg.early_stop.mode=min or max"),
+    ("model.dropout_position=before_fc", "model.dropout_position=before_fc is unknown: choose one of after_relu, before_relu"),
     ("+reg.bogus=1", "reg.bogus is unknown: choose from droppath, dropconnect"),
     ("regime=l1 reg.l1=null", "regime l1 needs a value for reg.l1, which the task config leaves null: set e.g. reg.l1=1e-5"),
     ("optim.name=adamw", "optim.name=adamw decays decoupled by definition: set optim.decay_mode=decoupled"),
@@ -71,5 +74,5 @@ def test_corrupt_data_file(damage, expected, mnist_root, tmp_path):
 def test_help_lists_config_groups(tmp_path):
     result = run_cli(["--help"], tmp_path, None)
     assert result.returncode == 0
-    for line in ("task: mnist", "profile: full, quick, smoke", "regime: both, cutmix, cutout, dropblock, dropconnect, dropout, droppath,"):
+    for line in ("task: mnist, news", "profile: article, full, quick, smoke", "regime: both, cutmix, cutout, dropblock, dropconnect, dropout, droppath,"):
         assert line in result.stdout

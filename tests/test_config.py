@@ -4,21 +4,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_module
+from conftest import compose_config
+from paddle_reg.tasks import get_task
 
 from paddle_reg.errors import UserError
 from paddle_reg.grid import effective_run_config
 from paddle_reg.store import config_hash
-from paddle_reg.tasks import get_task
 from paddle_reg.validation import validate
 
 PROFILES = ["smoke", "quick", "full"]
 REGIMES = ["none", "dropout", "weight_decay", "both"]
-
-
-def compose_config(*overrides: str):
-    with initialize_config_module(config_module="paddle_reg.configs", version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides))
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -91,3 +86,45 @@ def test_regimes_an_mlp_cannot_apply_are_refused_listing_those_it_can(regime):
     with pytest.raises(UserError, match=f"regime {regime} does not apply to task mnist: choose from none, dropout, "
                                         "weight_decay, both, "):
         validate(cfg, get_task("mnist"), [regime])
+
+
+NEWS_PROFILES = ["smoke", "article", "full"]
+
+
+def test_each_task_has_its_own_default_profile():
+    assert compose_config().profile_name == "quick"
+    assert compose_config("task=mnist").profile_name == "quick"
+    news = compose_config("task=news")
+    assert news.profile_name == "article" and news.data.train_size == 5000 and news.task.name == "news"
+
+
+@pytest.mark.parametrize("profile", NEWS_PROFILES)
+def test_every_news_profile_composes_and_validates(profile):
+    cfg = compose_config("task=news", f"profile={profile}")
+    validate(cfg, get_task("news"), list(cfg.regimes))
+    assert cfg.profile_name == profile
+    assert compose_config(f"profile={profile}", "task=news").profile_name == profile  # order of overrides is free
+
+
+def test_profile_without_values_for_the_task_is_refused():
+    from hydra.errors import MissingConfigException
+
+    with pytest.raises(MissingConfigException, match="task_profile/news/quick"):
+        compose_config("task=news", "profile=quick")
+
+
+@pytest.mark.parametrize("regime", REGIMES)
+def test_news_regime_switches_fc_dropout_and_head_decay(regime):
+    run = effective_run_config(compose_config("task=news", f"regime={regime}"), seed=0)
+    assert run["model"]["dropout"]["fc"] == (0.5 if regime in ("dropout", "both") else 0.0)
+    assert run["optim"]["weight_decay"] == (5e-4 if regime in ("weight_decay", "both") else 0.0)
+    assert run["optim"]["decay_only"] == [r"^embedding\.", r"^fc\.", r"^classifier\."]
+
+
+@pytest.mark.parametrize("regime", ["spatial", "gaussian", "dropconnect", "l1", "maxnorm", "early_stop"])
+def test_news_extended_regimes_compose_with_their_value_only(regime):
+    cfg = compose_config("task=news", f"regime={regime}")
+    validate(cfg, get_task("news"), [regime])
+    run = effective_run_config(cfg, seed=0)
+    assert {name for name, value in run["reg"].items() if value is not None} == {regime}
+    assert run["model"]["dropout"]["fc"] == 0.0 and run["optim"]["weight_decay"] == 0.0

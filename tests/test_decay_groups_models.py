@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import paddle
 import pytest
+from conftest import compose_config
 from omegaconf import OmegaConf
 
 from paddle_reg.optim import build_optimizer, param_groups_weight_decay
@@ -13,35 +14,28 @@ def optim_cfg(**overrides):
     return OmegaConf.create({"name": "adam", "lr": 1e-3, "weight_decay": 5e-4, "decay_mode": "l2", **overrides})
 
 
-class BiLSTMClassifier(paddle.nn.Layer):
-    """Embedding → BiLSTM → mean pool → Dropout → Linear, the shape of the news task's model."""
+def news_model(**model_overrides):
+    """The news task's BiLSTM at a tiny size (vocabulary of 50, 4 classes)."""
+    from paddle_reg.tasks.news import BiLSTMClassifier
 
-    def __init__(self, vocab: int = 50, dim: int = 8, hidden: int = 6, classes: int = 4):
-        super().__init__()
-        self.embedding = paddle.nn.Embedding(vocab, dim, padding_idx=0)
-        self.lstm = paddle.nn.LSTM(dim, hidden, direction="bidirect")
-        self.dropout = paddle.nn.Dropout(0.5)
-        self.fc = paddle.nn.Linear(2 * hidden, classes)
-
-    def forward(self, ids):
-        out, _ = self.lstm(self.embedding(ids))
-        return self.fc(self.dropout(out.mean(axis=1)))
+    return BiLSTMClassifier(50, 4, **{"embed_dim": 8, "hidden": 6, "fc": 10, **model_overrides})
 
 
 def test_bilstm_embedding_recurrent_and_head_weights_decay_biases_do_not():
-    model = BiLSTMClassifier()
+    model = news_model()
     groups = param_groups_weight_decay(model, optim_cfg())
     lstm_weights = [n for n, p in model.named_parameters() if n.startswith("lstm") and "weight" in n]
     assert len(lstm_weights) == 4  # input and recurrent matrices, both directions
-    assert groups.decay == ["embedding.weight", *lstm_weights, "fc.weight"]
-    assert all("bias" in n for n in groups.no_decay) and len(groups.no_decay) == 5
+    assert groups.decay == ["embedding.weight", *lstm_weights, "fc.weight", "classifier.weight"]
+    assert all("bias" in n for n in groups.no_decay) and len(groups.no_decay) == 6
 
 
-def test_bilstm_article_p_setting_decays_only_embedding_and_head():
-    """E1's setting: weight decay on the embedding and the classifier head, biases excluded."""
-    groups = param_groups_weight_decay(BiLSTMClassifier(), optim_cfg(decay_only=["^embedding\\.", "^fc\\."]))
-    assert groups.decay == ["embedding.weight", "fc.weight"]
-    assert not param_groups_weight_decay(BiLSTMClassifier(), optim_cfg(decay_embeddings=False)).decay[0].startswith("emb")
+def test_bilstm_news_config_decays_only_embedding_and_head():
+    """E1's setting as the real news config writes it: decay on the embedding and the head, biases excluded."""
+    cfg = compose_config("task=news")
+    groups = param_groups_weight_decay(news_model(), cfg.optim)
+    assert groups.decay == ["embedding.weight", "fc.weight", "classifier.weight"]
+    assert not param_groups_weight_decay(news_model(), optim_cfg(decay_embeddings=False)).decay[0].startswith("emb")
 
 
 @pytest.fixture(scope="module")

@@ -122,7 +122,7 @@ def test_mlp_dropout_position_before_relu():
 def build(regime: str, **reg):
     cfg = OmegaConf.create({"model": {"hidden": [16, 16], "dropout": {"input": 0.0, "hidden": 0.0}},
                             "reg": {"gaussian": None, "dropconnect": None, **reg}})
-    return [type(layer).__name__ for layer in get_task("mnist").build_model(cfg).net]
+    return [type(layer).__name__ for layer in get_task("mnist").build_model(cfg, None).net]
 
 
 def test_mnist_applies_dropconnect_to_hidden_layers_and_gaussian_at_hidden_sites():
@@ -137,3 +137,13 @@ def test_dropblock_rescale_is_exact_past_float32_counting():
     paddle.seed(0)
     out = DropBlock2D(0.1, block_size=7)(paddle.ones([70, 1, 512, 512])).numpy()
     assert out.mean(dtype=np.float64) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_inverted_dropout_commutes_with_relu_so_both_positions_give_the_same_outputs():
+    """ReLU(x·m/(1−p)) = ReLU(x)·m/(1−p) for m ≥ 0: claim E3's two placements differ only if the masks do."""
+    outputs = []
+    for position in ("after_relu", "before_relu"):
+        paddle.seed(0)
+        model = MLP(784, [64, 64], 10, 0.0, 0.5, position=position)
+        outputs.append(model(paddle.rand([32, 784])).numpy())
+    np.testing.assert_array_equal(outputs[0], outputs[1])

@@ -1,77 +1,112 @@
-"""The first report: statistics per regime from fixture runs, rendering, escaping, atomic outputs."""
+"""Task reports from fixture runs: statistics per arm, tables, claims, figures, escaping, CJK font, atomic outputs."""
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+from report_fixtures import HOSTILE, fixture_run
 
-from paddle_reg.report import write_task_report
-from paddle_reg.store import RunDir
+from paddle_reg.report import write_index, write_task_report
+from paddle_reg.report.collect import NEAR_ZERO, weight_stats
 
-HOSTILE = "<script>alert('x')</script>"
-
-
-def fixture_run(runs, regime: str, seed: int, test_error: float, train_error: float, status: str = "finished"):
-    run_config = {"task": "mnist", "regime": regime, "seed": seed, "model": {"dropout": {"hidden": 0.5}},
-                  "optim": {"weight_decay": 0.0}, "note": HOSTILE}
-    run = RunDir.for_run(runs, "mnist", regime, seed, run_config)
-    run.start({"resolved": True}, run_config, {"paddle": "3.3.1", "device": "cpu", "threads": 1}, {})
-    history = [{"epoch": e, "train_loss": 1.0 / e, "val_error": test_error + 0.01 / e, "epoch_time_s": 2.0}
-               for e in (1, 2, 3)]
-    (run.path / "history.json").write_text(json.dumps(history))
-    final = {} if status != "finished" else {"test_error": test_error, "test_accuracy": 1 - test_error,
-                                             "train_error": train_error, "best_epoch": 3}
-    run.finish(status, final)
-    return run
+CONFUSION = {"test_confusion": {"labels": ["体育 sports", HOSTILE], "matrix": [[8, 2], [1, 9]]},
+             "test_per_class_ap": {"labels": ["短路 short", "open"], "ap50": [0.5, 0.25]}}
 
 
-@pytest.fixture
-def report(tmp_path):
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("report")
     runs = tmp_path / "runs"
-    dirs = [fixture_run(runs, "none", 0, 0.020, 0.010), fixture_run(runs, "none", 1, 0.030, 0.012),
-            fixture_run(runs, "dropout", 0, 0.015, 0.014), fixture_run(runs, "dropout", 1, 0.0, 0.0, "diverged")]
-    html = write_task_report(dirs, tmp_path / "out", command=f"python -m paddle_reg.run note={HOSTILE}", profile="quick")
-    return tmp_path / "out", html.read_text()
+    rng = np.random.default_rng(0)
+    dense, sparse = rng.normal(0, 0.1, (20, 2)), np.where(rng.random((20, 2)) < 0.5, 0.0, 0.1)
+    dirs = [fixture_run(runs, "none", 0, 0.020, 0.010, weights=dense, details=CONFUSION),
+            fixture_run(runs, "none", 1, 0.030, 0.012, weights=dense, details=CONFUSION),
+            fixture_run(runs, "none", 2, 0.025, 0.011, weights=dense, details=CONFUSION),
+            fixture_run(runs, "dropout", 0, 0.015, 0.014, weights=sparse, details=CONFUSION),
+            fixture_run(runs, "dropout", 1, 0.016, 0.0145, weights=sparse, details=CONFUSION),
+            fixture_run(runs, "dropout", 2, 0.017, 0.015, weights=sparse, details=CONFUSION),
+            fixture_run(runs, "dropout", 3, 0.0, 0.0, "diverged")]
+    html = write_task_report(dirs, tmp_path / "reports" / "mnist", command=f"python -m paddle_reg.run note={HOSTILE}",
+                             profile="quick", reports_dir=tmp_path / "reports")
+    write_index(tmp_path / "reports")
+    return tmp_path / "reports", html.read_text(encoding="utf-8")
 
 
-def test_summary_has_hand_computed_mean_and_std(report):
-    out, _ = report
-    summary = json.loads((out / "summary.json").read_text())
+def test_summary_has_hand_computed_mean_std_and_delta(report):
+    reports, _ = report
+    summary = json.loads((reports / "mnist" / "summary.json").read_text())
     none = summary["regimes"]["none"]["stats"]
     assert none["test_error"]["mean"] == pytest.approx(2.5)
-    assert none["test_error"]["std"] == pytest.approx(0.7071068, rel=1e-6)  # sample std of 2.0 and 3.0
-    assert none["gap"]["mean"] == pytest.approx(((2.0 - 1.0) + (3.0 - 1.2)) / 2)
-    assert summary["regimes"]["dropout"]["status"] == {"finished": 1, "diverged": 1}
-    assert summary["regimes"]["dropout"]["stats"]["test_error"]["n"] == 1
+    assert none["test_error"]["std"] == pytest.approx(0.5)  # sample std of 2.0, 3.0, 2.5
+    assert none["gap"]["mean"] == pytest.approx(((2.0 - 1.0) + (3.0 - 1.2) + (2.5 - 1.1)) / 3)
+    assert summary["regimes"]["dropout"]["status"] == {"finished": 3, "diverged": 1}
+    delta = summary["regimes"]["dropout"]["delta_vs_none"]["test_error"]
+    assert delta["diff"] == pytest.approx(1.6 - 2.5)
+    assert delta["low"] < delta["diff"] < delta["high"]
+    assert summary["regimes"]["dropout"]["stats"]["near_zero"]["mean"] > 40  # half the sparse weights are exactly 0
 
 
-def test_html_shows_tables_curves_and_failed_runs(report):
-    out, html = report
-    assert "Results by regime" in html and "2.500 ± 0.707" in html
-    assert "1 diverged" in html  # a diverged run is shown, never dropped
-    assert "data:image/png;base64," in html
-    assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
-    assert (out / "runs.csv").read_text().splitlines()[0].startswith("regime,seed,status,test_error")
+def test_html_has_the_tables_figures_and_failed_runs(report):
+    _, html = report
+    for text in ("Results by arm", "Effect against", "Welch", "test error (%)", "2.5 ± 0.5", "1 diverged",
+                 "Regularization applied in each arm", "fc.weight", "Per-class results", "test_per_class_ap", "ap50"):
+        assert text in html, text
+    assert html.count("data:image/png;base64,") >= 4  # curves, gap + time, weights, confusion heatmaps
+
+
+def test_claims_section_has_computed_and_out_of_scope_rows(report):
+    reports, html = report
+    summary = json.loads((reports / "mnist" / "summary.json").read_text())
+    claims = {c["id"]: c for c in summary["claims"]}
+    assert claims["E11"]["verdict"] == "supported"  # dropout's gap 0.13 pp vs none's 1.4 pp, tight seeds
+    assert claims["E11"]["parts"] and "Welch" in claims["E11"]["rule"]
+    assert claims["E16"]["verdict"] == "out of scope" and "no data" in claims["E16"]["reason"]
+    assert claims["E4"]["verdict"] == "inconclusive" and "+experiment=e4" in claims["E4"]["command"]
+    assert "out of scope" in html and "E16" in html
 
 
 def test_hostile_strings_are_escaped(report):
-    _, html = report
+    reports, html = report
     assert HOSTILE not in html
     assert "&lt;script&gt;" in html
+    assert HOSTILE not in (reports / "index.html").read_text(encoding="utf-8")
 
 
-def test_no_partial_files_left(report):
-    out, _ = report
-    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.pdf", "runs.csv", "summary.json"]
+def test_chinese_labels_get_an_embedded_font_subset(report):
+    _, html = report
+    assert "@font-face" in html and "data:font/otf;base64," in html
 
 
-def test_welch_delta_matches_hand_computed_values():
-    from paddle_reg.report.collect import welch_delta
+def test_outputs_are_complete_and_no_partial_files_left(report):
+    reports, _ = report
+    assert sorted(p.name for p in (reports / "mnist").iterdir()) == ["report.html", "report.pdf", "runs.csv",
+                                                                      "summary.json"]
+    assert (reports / "mnist" / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert (reports / "mnist" / "runs.csv").read_text().splitlines()[0].startswith("arm,regime,seed,status,test_error")
 
-    # a = [1, 2, 3], b = [2, 4, 6]: diff −2; se² = 1/3 + 4/3 = 5/3; df = (5/3)² / ((1/3)²/2 + (4/3)²/2) = 2.9412
-    delta = welch_delta([1, 2, 3], [2, 4, 6])
-    assert delta.diff == pytest.approx(-2.0)
-    half = 3.2188 * (5 / 3) ** 0.5  # t(0.975, df=2.9412) ≈ 3.2188 (t-table)
-    assert delta.low == pytest.approx(-2.0 - half, abs=2e-3) and delta.high == pytest.approx(-2.0 + half, abs=2e-3)
-    assert delta.p_value == pytest.approx(0.2209, abs=2e-3)  # t = −2/√(5/3) = −1.549
-    assert welch_delta([1.0], [2.0, 3.0]).low is None
+
+def test_index_lists_every_claim_and_links_the_task(report):
+    reports, _ = report
+    index = (reports / "index.html").read_text(encoding="utf-8")
+    assert 'href="mnist/report.html"' in index
+    for claim_id in [f"E{i}" for i in range(1, 17)]:
+        assert f"<b>{claim_id}</b>" in index, claim_id
+    assert (reports / "index.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_weight_stats_match_hand_counts():
+    stats = weight_stats({"w": np.array([[0.0, 3.0], [4.0, 1e-4]]), "b": np.array([5.0])})  # 1-D b is left out
+    assert stats.count == 4
+    assert stats.near_zero == pytest.approx(0.5)  # 0 and 1e-4 are below NEAR_ZERO
+    assert NEAR_ZERO == 1e-3
+    assert stats.l2 == pytest.approx(np.sqrt(9 + 16 + 1e-8))
+    assert sum(stats.log10_hist) == 4
+
+
+def test_a_run_not_started_keeps_its_regime_and_seed(tmp_path):
+    from paddle_reg.report.collect import read_runs
+    from paddle_reg.store import RunDir
+
+    (record,) = read_runs([RunDir(tmp_path / "mnist" / "both" / "seed2-0123456789")])
+    assert (record.regime, record.seed, record.status, record.metrics) == ("both", 2, "not started", {})

@@ -8,24 +8,22 @@ from paddle_reg.errors import UserError
 from paddle_reg.regularizers.mixing import MixedTargets, cutmix, cutout, mixed_loss, mixup
 from paddle_reg.regularizers.penalties import MaxNorm, l1_penalty, penalized_weights
 
-# reg.<name> the trainer applies; every other reg.<name> is applied by the task's model or data pipeline.
-TRAINER_REGULARIZERS = ("l1", "maxnorm", "mixup", "cutmix", "cutout", "early_stop")
 BATCH_AUGMENTATIONS = ("mixup", "cutmix", "cutout")
 
 
 class StepRegularizers:
     """Batch augmentation before the forward pass, the L1 term in the loss, the max-norm constraint after the step.
 
-    Batch augmentations need ``image_shape`` (C, H, W) of the task's inputs; flat inputs are viewed as images.
+    The batch augmentations apply to tasks that declare ``image_shape`` (C, H, W), the view of their inputs as
+    images (classification losses); a task without it applies reg.mixup/cutmix/cutout itself (detection).
     """
 
     def __init__(self, model: paddle.nn.Layer, reg: dict | None, image_shape: tuple[int, ...] | None = None):
         reg = {name: value for name, value in (reg or {}).items() if value is not None}
+        if image_shape is None:
+            reg = {name: value for name, value in reg.items() if name not in BATCH_AUGMENTATIONS}
         if "mixup" in reg and "cutmix" in reg:
             raise UserError("reg.mixup and reg.cutmix are both on: a regime mixes batches one way; list one in extra")
-        if any(name in reg for name in BATCH_AUGMENTATIONS) and image_shape is None:
-            raise UserError(f"{', '.join(n for n in BATCH_AUGMENTATIONS if n in reg)} need image inputs: "
-                            "this task declares no image_shape")
         self.image_shape = tuple(image_shape) if image_shape else None
         self.mixup_alpha = reg["mixup"]["alpha"] if "mixup" in reg else None
         self.cutmix_alpha = reg["cutmix"]["alpha"] if "cutmix" in reg else None

@@ -1,4 +1,4 @@
-"""Assemble a task report from run folders and write it as HTML, PDF, JSON and CSV (each atomically)."""
+"""Assemble a task (or claim-experiment) report from run folders and write it as HTML, PDF, JSON and CSV."""
 from __future__ import annotations
 
 import base64
@@ -9,91 +9,279 @@ import time
 from pathlib import Path
 
 import jinja2
+import numpy as np
+import yaml
 
-from paddle_reg.report.collect import deltas_vs_none, read_runs, summarize
-from paddle_reg.report.plots import learning_curves
+from paddle_reg.report import fonts, plots, verdicts
+from paddle_reg.report.collect import RunRecord, deltas_vs_none, read_runs, report_metrics, shown_path, summarize
 from paddle_reg.store import RunDir, write_atomic
+from paddle_reg.task_api import ReportMetric
 
-METRICS = (
-    ("test_error", "test error (%)"),
-    ("test_accuracy", "test accuracy (%)"),
-    ("train_error", "train error (%)"),
-    ("gap", "generalization gap (pp)"),
-    ("best_epoch", "best epoch"),
-    ("epoch_time_s", "time / epoch (s)"),
-)
+CLAIM_FILE = "claim.json"
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("paddle_reg.report", "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
+)
+_TEMPLATES.filters.update(
+    num=lambda x: f"{x:.4g}",
+    sd=lambda x: f"{x:.2g}",
+    signed=lambda x: f"{x:+.3g}",
+    preview=lambda names, shown=12: ", ".join(names[:shown])
+    + (f", … ({len(names) - shown} more)" if len(names) > shown else ""),
+    effect=lambda d, better: "" if d.low is None or d.low <= 0 <= d.high or better not in ("lower", "higher")
+    else "good" if (d.high < 0) == (better == "lower") else "bad",
 )
 
 
 def _decay_groups(records) -> dict | None:
     for record in records:
         groups = record.info.get("decay_groups")
-        if groups and record.regime in ("weight_decay", "both"):
+        if groups and groups.get("decay_count") and record.run_config.get("optim", {}).get("weight_decay"):
             return groups
     return None
 
 
-def _runs_csv(records) -> str:
+def _runs_csv(records, metrics: list[ReportMetric]) -> str:
     out = io.StringIO()
-    columns = ["regime", "seed", "status"] + [key for key, _ in METRICS] + ["path"]
-    writer = csv.DictWriter(out, fieldnames=columns)
+    columns = ["arm", "regime", "seed", "status"] + [m.name for m in metrics] + ["path"]
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for r in records:
-        writer.writerow({"regime": r.regime, "seed": r.seed, "status": r.status, "path": r.path, **r.metrics})
+        writer.writerow({"arm": r.group, "regime": r.regime, "seed": r.seed, "status": r.status, "path": r.path,
+                         **r.metrics})
     return out.getvalue()
 
 
-def build_context(run_dirs: list[RunDir], command: str, profile: str) -> dict:
-    records = read_runs(run_dirs)
-    summaries = summarize(records)
+def _png(data: bytes | None) -> str | None:
+    return base64.b64encode(data).decode() if data else None
+
+
+def curve_panels(metrics: tuple[ReportMetric, ...], records: list[RunRecord]) -> list[plots.Panel]:
+    """Training loss, then train and validation curves of the headline metric, then their gap per epoch."""
+    head = metrics[0]
+    name = head.key.split("_", 1)[1]  # test_error → error
+    unit = f" ({head.unit})" if head.unit else ""
+    keys = {k for r in records for h in r.history for k in h}
+    panels = [plots.Panel("train_loss", "training loss (train mode, mean over the epoch)", "loss")]
+    if "val_loss" in keys:
+        panels.append(plots.Panel("val_loss", "validation loss (eval mode)", "loss"))
+    panels.append(plots.Panel(f"val_{name}", f"validation {name}", f"{name}{unit}", head.scale))
+    if f"train_{name}" in keys:
+        panels.append(plots.Panel(f"train_{name}", f"training {name} (train mode, running over the epoch)",
+                                  f"{name}{unit}", head.scale))
+        panels.append(plots.Panel(f"val_{name}", f"gap per epoch: validation − running training {name}",
+                                  f"{name} gap ({'pp' if head.unit == '%' else head.unit or 'points'})",
+                                  head.scale, minus=f"train_{name}"))
+    return panels
+
+
+def _details(records: list[RunRecord], arms: list[str]) -> tuple[list[dict], list[dict]]:
+    """Non-scalar results in final.json["details"], averaged over the seeds of each arm.
+
+    A {"labels", "matrix"} entry becomes heatmaps; {"labels", <name>: [one number per label], ...} a table.
+    """
+    by_key: dict[str, dict[str, list[dict]]] = {}
+    for r in records:
+        for key, value in (r.final.get("details") or {}).items() if r.status == "finished" else ():
+            by_key.setdefault(key, {}).setdefault(r.group, []).append(value)
+    images, tables = [], []
+    for key, per_arm in by_key.items():
+        first = next(iter(per_arm.values()))[0]
+        labels = [str(label) for label in first.get("labels", [])] if isinstance(first, dict) else []
+        if labels and "matrix" in first:
+            matrices = {arm: np.mean([np.asarray(v["matrix"], float) for v in per_arm[arm]], axis=0)
+                        for arm in arms if arm in per_arm}
+            images.append({"key": key, "png": _png(plots.heatmaps(matrices, labels, key.replace("_", " ")))})
+        elif labels:
+            columns = [k for k, v in first.items() if k != "labels" and isinstance(v, list) and len(v) == len(labels)]
+            rows = []
+            for i, label in enumerate(labels):
+                cells = []
+                for column in columns:
+                    for arm in arms:
+                        values = [float(v[column][i]) for v in per_arm.get(arm, [])
+                                  if v[column][i] is not None and np.isfinite(v[column][i])]
+                        cells.append(_mean_std(values))
+                rows.append({"label": label, "cells": cells})
+            tables.append({"key": key, "columns": [(c, arm) for c in columns for arm in arms], "rows": rows})
+    return images, tables
+
+
+def _mean_std(values: list[float]) -> str:
+    if not values:
+        return "–"
+    std = np.std(values, ddof=1) if len(values) > 1 else 0.0
+    return f"{np.mean(values):.3g} ± {std:.2g}"
+
+
+def _yaml(config: dict) -> str:
+    return yaml.safe_dump(config, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100)
+
+
+def _arm_settings(summaries) -> list[dict]:
+    rows = []
+    for s in summaries:
+        config = next((r.run_config for r in s.runs if r.run_config), {})
+        reg = {k: v for k, v in (config.get("reg") or {}).items() if v not in (None, False)}
+        model = config.get("model", {})
+        rows.append({"arm": s.regime, "regime": config.get("regime", s.runs[0].regime if s.runs else "?"),
+                     "dropout": model.get("dropout") or {}, "position": model.get("dropout_position"),
+                     "weight_decay": config.get("optim", {}).get("weight_decay"), "reg": reg})
+    return rows
+
+
+def claim_results(task: str, evidence: verdicts.Evidence, reports_dir: Path | None,
+                  only: str | None = None) -> list[verdicts.ClaimResult]:
+    """The claims this report speaks to: measured here, else taken from a claim experiment's report, else why not."""
+    results = []
+    for entry in verdicts.claims()["experiment_claims"]:
+        if only and entry["id"] != only:
+            continue
+        if not only and task not in entry.get("tasks", []) and not entry.get("out_of_scope"):
+            continue
+        measurable_here = only or entry.get("from_grid")
+        result = verdicts.evaluate(entry["id"], evidence) if measurable_here and not entry.get("out_of_scope") else None
+        if result is None and not only and reports_dir is not None and entry.get("experiment"):
+            path = Path(reports_dir) / "claims" / entry["experiment"] / CLAIM_FILE
+            if path.is_file():
+                stored = verdicts.ClaimResult.from_json(json.loads(path.read_text()))
+                result = stored if stored.task == task else None
+        if result is None and only:
+            result = verdicts.ClaimResult(entry["id"], verdicts.INCONCLUSIVE, command=evidence.command,
+                                          reason="the runs lack the arms or metrics this claim's rule needs "
+                                                 "(missing or unfinished runs)")
+        results.append(result or verdicts.not_measured(entry, task))
+    return results
+
+
+def claim_plots(claim_id: str | None, summaries, evidence: verdicts.Evidence) -> list[dict]:
+    """Figures made for one claim's experiment: a metric against the swept value, or the unit-failure probe."""
+    figures = []
+    head = evidence.headline
+    if claim_id in ("E4", "E5"):
+        key = "model.dropout.hidden" if claim_id == "E4" else "optim.weight_decay"
+        name = "hidden Dropout p" if claim_id == "E4" else "weight decay λ (log scale; 0 = none)"
+        shown = [head] + [m for m in evidence.metrics if m.name == "weight_l2" and claim_id == "E5"]
+        for metric in shown:
+            points = [(evidence.setting(s, key) or 0.0, s.values(metric.name)) for s in summaries]
+            points = sorted((x, values) for x, values in points if values)
+            if points:
+                series = {metric.label: ([x for x, _ in points], [np.mean(v) for _, v in points],
+                                         [np.std(v, ddof=1) if len(v) > 1 else 0.0 for _, v in points])}
+                unit = f" ({metric.unit})" if metric.unit else ""
+                figures.append({"title": f"{metric.label} against the swept value",
+                                "png": _png(plots.series_plot(name, series, f"{metric.label} by {name}",
+                                                              metric.label + unit, log_x=claim_id == "E5"))})
+    if claim_id == "E9":
+        series = {}
+        for s in summaries:
+            drops = verdicts.unit_failure_drops(s)
+            if drops:
+                ks = sorted(drops)
+                series[s.regime] = ([0.0] + [100 * k for k in ks], [0.0] + [np.mean(drops[k]) for k in ks],
+                                    [0.0] + [np.std(drops[k], ddof=1) if len(drops[k]) > 1 else 0.0 for k in ks])
+        if series:
+            figures.append({"title": "accuracy lost when hidden units fail",
+                            "png": _png(plots.series_plot("hidden units zeroed at test time (%)", series,
+                                                          "accuracy drop against the share of failed units",
+                                                          "accuracy drop (pp)"))})
+    return figures
+
+
+def build_context(run_dirs: list[RunDir], command: str, profile: str, labels: dict[str, str] | None = None,
+                  order: list[str] | None = None, claim_id: str | None = None, reports_dir: Path | None = None,
+                  measured_in: str = "") -> dict:
+    summaries = summarize(read_runs(run_dirs, labels), order)
+    records = [r for s in summaries for r in s.runs]
     first = next((r for r in records if r.info.get("environment")), None)
-    configs: dict[str, dict] = {}
-    for record in records:
-        configs.setdefault(record.regime, record.run_config)
-    task = next(iter(configs.values()), {}).get("task", "?")
+    task = next((r.run_config["task"] for r in records if r.run_config.get("task")), "?")
+    metrics = [m for m in report_metrics(task) if any(m.name in s.stats for s in summaries)] if records else []
+    evidence = verdicts.Evidence(task, summaries, tuple(report_metrics(task)) if records else (), command,
+                                 measured_in or f"reports/{task}")
+    claims = claim_results(task, evidence, reports_dir, only=claim_id) if records else []
+    facts, facts_note = verdicts.fact_results() if not claim_id else ([], "")
+    arms = [s.regime for s in summaries]
+    detail_images, detail_tables = _details(records, arms)
+    resolved = next((RunDir(Path(r.path)).config().get("resolved") for r in records), None) if records else None
     return {
-        "task": task,
-        "profile": profile,
-        "command": command,
+        "title": f"claim {claim_id}: {task}" if claim_id else f"{task}: regime comparison",
+        "task": task, "profile": profile, "command": command, "claim_id": claim_id,
+        "claim_entry": verdicts.claim(claim_id) if claim_id else None,
         "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "environment": first.info["environment"] if first else {},
-        "regimes": [s.regime for s in summaries],
+        "regimes": arms,
         "seeds": sorted({r.seed for r in records}),
-        "metrics": METRICS,
+        "metrics": metrics,
         "summaries": summaries,
-        "deltas": {metric: deltas_vs_none(summaries, metric) for metric in ("test_error", "gap")},
+        "deltas": {m.name: deltas_vs_none(summaries, m.name) for m in metrics},
         "records": records,
         "decay_groups": _decay_groups(records),
-        "regime_settings": {regime: {"dropout": c.get("model", {}).get("dropout"),
-                                     "weight_decay": c.get("optim", {}).get("weight_decay")}
-                            for regime, c in configs.items()},
-        "run_config": next(iter(configs.values()), {}),
-        "curves_png": base64.b64encode(learning_curves(summaries)).decode() if records else None,
+        "arm_settings": _arm_settings(summaries),
+        "first_run": first,
+        "run_config": _yaml(first.run_config) if first else "",
+        "resolved": _yaml(resolved) if resolved else "",
+        "curves_png": _png(plots.learning_curves(summaries, curve_panels(evidence.metrics, records)))
+        if records else None,
+        "weights_png": _png(plots.weight_distribution(summaries)),
+        "bars_png": _png(plots.bar_charts(summaries, [
+            ("gap", "generalization gap, best checkpoint", next((f"{m.label} ({m.unit})" for m in metrics
+                                                                   if m.name == "gap"), "gap")),
+            ("epoch_time_s", "training time per epoch", "seconds per epoch")])),
+        "claim_figures": claim_plots(claim_id, summaries, evidence),
+        "detail_images": detail_images, "detail_tables": detail_tables,
+        "claims": claims, "claim_entries": {c["id"]: c for c in verdicts.claims()["experiment_claims"]},
+        "facts": facts, "facts_note": facts_note,
+        "fact_entries": {c["id"]: c for c in verdicts.claims()["fact_claims"]},
+        "combine_rule": verdicts.COMBINE_RULE, "measured_in": evidence.measured_in,
     }
 
 
-def write_task_report(run_dirs: list[RunDir], out_dir: Path, command: str, profile: str) -> Path:
-    """Write report.html, report.pdf, summary.json and runs.csv into ``out_dir``; return the HTML path."""
-    from weasyprint import HTML  # imported late: it loads Pango through ctypes
+def render(template: str, context: dict) -> str:
+    """Render twice: the second pass embeds a font subset holding exactly the CJK characters of the first."""
+    html = _TEMPLATES.get_template(template).render(font_css="", **context)
+    return _TEMPLATES.get_template(template).render(font_css=fonts.font_face_css(html), **context)
 
-    context = build_context(run_dirs, command, profile)
-    html = _TEMPLATES.get_template("task_report.html.j2").render(**context)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    summary = {
-        "task": context["task"], "profile": profile, "command": command, "generated": context["generated"],
-        "environment": context["environment"],
+
+def _summary_json(context: dict) -> dict:
+    return {
+        "task": context["task"], "profile": context["profile"], "command": context["command"],
+        "claim": context["claim_id"], "generated": context["generated"], "environment": context["environment"],
+        "report": context["measured_in"],
+        "metrics": [{"name": m.name, "label": m.label, "unit": m.unit, "better": m.better} for m in context["metrics"]],
         "regimes": {s.regime: {"status": s.status_counts,
-                               "stats": {m: dict(zip(("mean", "std", "n"), v)) for m, v in s.stats.items()},
+                               "stats": {m: dict(zip(("mean", "std", "n"), v)) for m, v in sorted(s.stats.items())},
                                "delta_vs_none": {m: vars(d[s.regime]) for m, d in context["deltas"].items()
                                                  if s.regime in d}}
                     for s in context["summaries"]},
+        "claims": [c.to_json() for c in context["claims"]],
+        "facts": [f.to_json() for f in context["facts"]],
     }
-    write_atomic(out_dir / "summary.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=2)))
-    write_atomic(out_dir / "runs.csv", lambda tmp: tmp.write_text(_runs_csv(context["records"])))
-    write_atomic(out_dir / "report.pdf", lambda tmp: HTML(string=html).write_pdf(str(tmp)))
-    write_atomic(out_dir / "report.html", lambda tmp: tmp.write_text(html, encoding="utf-8"))
+
+
+def write_html_pdf(out_dir: Path, html: str, stem: str = "report") -> None:
+    from weasyprint import HTML  # imported late: it loads Pango through ctypes
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_atomic(out_dir / f"{stem}.pdf", lambda tmp: HTML(string=html).write_pdf(str(tmp)))
+    write_atomic(out_dir / f"{stem}.html", lambda tmp: tmp.write_text(html, encoding="utf-8"))
+
+
+def write_task_report(run_dirs: list[RunDir], out_dir: Path, command: str, profile: str,
+                      labels: dict[str, str] | None = None, order: list[str] | None = None,
+                      claim_id: str | None = None, reports_dir: Path | None = None) -> Path:
+    """Write report.html, report.pdf, summary.json and runs.csv (and claim.json for a claim experiment)."""
+    out_dir = Path(out_dir)
+    measured_in = shown_path(out_dir / "report.html")
+    context = build_context(run_dirs, command, profile, labels, order, claim_id, reports_dir, measured_in)
+    html = render("task_report.html.j2", context)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_atomic(out_dir / "summary.json", lambda tmp: tmp.write_text(json.dumps(_summary_json(context), indent=2,
+                                                                                 ensure_ascii=False)))
+    write_atomic(out_dir / "runs.csv", lambda tmp: tmp.write_text(_runs_csv(context["records"], context["metrics"])))
+    if claim_id and context["claims"]:
+        result = context["claims"][0]
+        write_atomic(out_dir / CLAIM_FILE, lambda tmp: tmp.write_text(json.dumps(result.to_json(), indent=2,
+                                                                                ensure_ascii=False)))
+    write_html_pdf(out_dir, html)
     return out_dir / "report.html"

@@ -1,4 +1,4 @@
-"""Read run folders into per-run records and per-regime summaries (mean ± std over seeds)."""
+"""Read run folders into per-run records and per-arm summaries (mean ± std over seeds), with Welch deltas."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,16 +7,57 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from paddle_reg.store import RunDir
+from paddle_reg.store import RunDir, read_json
 from paddle_reg.task_api import ReportMetric
 
 REGIME_ORDER = ("none", "dropout", "weight_decay", "both")
+NEAR_ZERO = 1e-3  # |w| below this counts as (near) zero (claim E10)
+LOG10_BINS = np.linspace(-8.0, 1.0, 46)  # histogram of log10 |w|, shared by every run so seeds can be pooled
+PROBES_FILE = "probes.json"
+EXTRA_METRICS = (  # measured for every task, after the task's own report metrics
+    ReportMetric("epoch_time_s", "epoch_time_s", "train time / epoch", "s"),
+    ReportMetric("weight_l2", "weight_l2", "‖W‖₂ of the weights", better="neither"),
+    ReportMetric("near_zero", "near_zero", "weights with |w| < 1e-3", "%", 100, better="neither"),
+)
+
+
+def task_metrics(task_name: str) -> tuple[ReportMetric, ...]:
+    from paddle_reg.tasks import get_task
+
+    return tuple(get_task(task_name).report_metrics)
 
 
 def report_metrics(task_name: str) -> tuple[ReportMetric, ...]:
-    from paddle_reg.tasks import get_task
+    """The report's columns: the task's metrics, then time per epoch and the weight statistics."""
+    return task_metrics(task_name) + EXTRA_METRICS
 
-    return get_task(task_name).report_metrics
+
+@dataclass
+class WeightStats:
+    """Statistics of the weight tensors (ndim ≥ 2: matrices, kernels, embeddings) of the best checkpoint."""
+
+    l2: float  # sqrt(Σ w²)
+    near_zero: float  # fraction of entries with |w| < NEAR_ZERO
+    log10_hist: list[int]  # counts of log10 |w| over LOG10_BINS (exact zeros in the first bin)
+    count: int
+
+
+def weight_stats(state: dict) -> WeightStats | None:
+    weights = [np.asarray(v, dtype=np.float64).ravel() for v in state.values() if np.ndim(v) >= 2]
+    if not weights:
+        return None
+    flat = np.abs(np.concatenate(weights))
+    logs = np.log10(np.clip(flat, 10.0 ** LOG10_BINS[0], None))
+    hist, _ = np.histogram(np.clip(logs, LOG10_BINS[0], LOG10_BINS[-1]), bins=LOG10_BINS)
+    return WeightStats(float(np.sqrt(np.sum(flat**2))), float(np.mean(flat < NEAR_ZERO)), hist.tolist(), int(flat.size))
+
+
+def read_weight_stats(run_dir: RunDir) -> WeightStats | None:
+    if not run_dir.best_path.is_file():
+        return None
+    import paddle  # imported late: reading a report's JSON files does not need it
+
+    return weight_stats(paddle.load(str(run_dir.best_path), return_numpy=True))
 
 
 @dataclass
@@ -29,20 +70,30 @@ class RunRecord:
     history: list[dict]
     info: dict
     run_config: dict
+    group: str = ""  # the arm of the comparison: the regime, or an experiment's arm label
+    weights: WeightStats | None = None
+    probes: dict = field(default_factory=dict)  # name → result of a probe over the best checkpoint (probes.json)
+
+    def __post_init__(self):
+        self.group = self.group or self.regime
 
     @property
     def metrics(self) -> dict[str, float]:
-        """The task's report metrics of the best-validation checkpoint, plus the mean training time per epoch."""
+        """The task's report metrics of the best-validation checkpoint, time per epoch and weight statistics."""
         if self.status != "finished":
             return {}
-        values = {m.name: m.value(self.final) for m in report_metrics(self.run_config["task"])}
-        values["epoch_time_s"] = float(np.mean([h["epoch_time_s"] for h in self.history]))
+        values = {m.name: m.value(self.final) for m in task_metrics(self.run_config["task"])
+                  if m.key in self.final and (m.minus is None or m.minus in self.final)}
+        if self.history:
+            values["epoch_time_s"] = float(np.mean([h["epoch_time_s"] for h in self.history]))
+        if self.weights is not None:
+            values.update(weight_l2=self.weights.l2, near_zero=100.0 * self.weights.near_zero)
         return values
 
 
 @dataclass
 class RegimeSummary:
-    regime: str
+    regime: str  # the arm label (a regime name unless an experiment names its arms)
     runs: list[RunRecord]
     stats: dict[str, tuple[float, float, int]] = field(default_factory=dict)  # metric → (mean, std, n)
 
@@ -55,10 +106,14 @@ class RegimeSummary:
 
     def values(self, metric: str) -> list[float]:
         """``metric`` of each finished run, in seed order."""
-        return [run.metrics[metric] for run in self.runs if run.status == "finished"]
+        return [run.metrics[metric] for run in self.runs if run.status == "finished" and metric in run.metrics]
+
+    def by_seed(self, metric: str) -> dict[int, float]:
+        return {run.seed: run.metrics[metric] for run in self.runs
+                if run.status == "finished" and metric in run.metrics}
 
 
-def _shown_path(path: Path) -> str:
+def shown_path(path: Path) -> str:
     """Relative to the working directory when inside it, so committed reports carry no machine paths."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
@@ -66,26 +121,34 @@ def _shown_path(path: Path) -> str:
         return str(path)
 
 
-def read_runs(run_dirs: list[RunDir]) -> list[RunRecord]:
+def read_runs(run_dirs: list[RunDir], labels: dict[str, str] | None = None) -> list[RunRecord]:
+    """One record per folder; ``labels`` maps a folder path to its arm (default: the run's regime)."""
     records = []
     for run_dir in run_dirs:
         info = run_dir.info()
         run = run_dir.config().get("run", {})
-        records.append(RunRecord(regime=run.get("regime", info.get("regime", "?")), seed=run.get("seed", -1),
-                                 status=info.get("status") or "not started", path=_shown_path(run_dir.path),
-                                 final=run_dir.final(), history=run_dir.history(), info=info, run_config=run))
+        status = info.get("status") or "not started"
+        # a run not started yet has no files: its folder, <regime>/seed<k>-<hash>, still names regime and seed
+        seed = run.get("seed", int(run_dir.path.name.split("-")[0].removeprefix("seed") or -1))
+        records.append(RunRecord(regime=run.get("regime", info.get("regime", run_dir.path.parent.name)), seed=seed,
+                                 status=status, path=shown_path(run_dir.path), final=run_dir.final(),
+                                 history=run_dir.history(), info=info, run_config=run,
+                                 group=(labels or {}).get(str(run_dir.path), ""),
+                                 weights=read_weight_stats(run_dir) if status == "finished" else None,
+                                 probes=read_json(run_dir.path / PROBES_FILE, {})))
     return records
 
 
-def summarize(records: list[RunRecord]) -> list[RegimeSummary]:
-    """One summary per regime in the canonical order; std is the sample std (ddof=1), 0 for a single run."""
-    regimes = sorted({r.regime for r in records}, key=lambda r: (REGIME_ORDER + (r,)).index(r))
+def summarize(records: list[RunRecord], order: list[str] | None = None) -> list[RegimeSummary]:
+    """One summary per arm (``order``, else the regime order); std is the sample std (ddof=1), 0 for one run."""
+    order = list(order or REGIME_ORDER)
+    groups = sorted({r.group for r in records}, key=lambda g: (order.index(g) if g in order else len(order), g))
     summaries = []
-    for regime in regimes:
-        runs = sorted((r for r in records if r.regime == regime), key=lambda r: r.seed)
-        summary = RegimeSummary(regime, runs)
-        finished = next((r for r in runs if r.status == "finished"), None)
-        for metric in (finished.metrics if finished else ()):
+    for group in groups:
+        runs = sorted((r for r in records if r.group == group), key=lambda r: r.seed)
+        summary = RegimeSummary(group, runs)
+        names = {name for r in runs for name in r.metrics}
+        for metric in names:
             values = np.array(summary.values(metric), dtype=float)
             std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
             summary.stats[metric] = (float(values.mean()), std, len(values))
@@ -95,12 +158,18 @@ def summarize(records: list[RunRecord]) -> list[RegimeSummary]:
 
 @dataclass
 class Delta:
-    """Difference of regime means against the baseline with a Welch t 95% confidence interval."""
+    """Difference of means against the baseline with a t-based 95% confidence interval and two-sided p-value."""
 
     diff: float
     low: float | None
     high: float | None
     p_value: float | None
+    n: int = 0  # runs on the compared side
+    n_base: int = 0
+
+    @property
+    def has_ci(self) -> bool:
+        return self.low is not None
 
 
 def welch_delta(values: list[float], baseline: list[float], level: float = 0.95) -> Delta:
@@ -108,20 +177,38 @@ def welch_delta(values: list[float], baseline: list[float], level: float = 0.95)
     a, b = np.asarray(values, float), np.asarray(baseline, float)
     diff = float(a.mean() - b.mean())
     if len(a) < 2 or len(b) < 2:
-        return Delta(diff, None, None, None)
+        return Delta(diff, None, None, None, len(a), len(b))
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     se = float(np.sqrt(va + vb))
     if se == 0.0:
-        return Delta(diff, diff, diff, None)
+        return Delta(diff, diff, diff, None, len(a), len(b))
     df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
     half = float(stats.t.ppf(0.5 + level / 2, df)) * se
     p_value = float(2 * stats.t.sf(abs(diff) / se, df))
-    return Delta(diff, diff - half, diff + half, p_value)
+    return Delta(diff, diff - half, diff + half, p_value, len(a), len(b))
+
+
+def paired_delta(differences: list[float], level: float = 0.95) -> Delta:
+    """mean of paired differences with a one-sample t interval (df = n − 1) and two-sided p against 0."""
+    d = np.asarray(differences, float)
+    diff = float(d.mean()) if len(d) else float("nan")
+    if len(d) < 2:
+        return Delta(diff, None, None, None, len(d), len(d))
+    se = float(d.std(ddof=1) / np.sqrt(len(d)))
+    if se == 0.0:
+        return Delta(diff, diff, diff, None, len(d), len(d))
+    half = float(stats.t.ppf(0.5 + level / 2, len(d) - 1)) * se
+    return Delta(diff, diff - half, diff + half, float(2 * stats.t.sf(abs(diff) / se, len(d) - 1)), len(d), len(d))
+
+
+def baseline(summaries: list[RegimeSummary]) -> RegimeSummary | None:
+    """The arm every delta is taken against: `none`."""
+    return next((s for s in summaries if s.regime == "none"), None)
 
 
 def deltas_vs_none(summaries: list[RegimeSummary], metric: str) -> dict[str, Delta]:
-    base = next((s for s in summaries if s.regime == "none"), None)
+    base = baseline(summaries)
     if base is None or not base.values(metric):
         return {}
     return {s.regime: welch_delta(s.values(metric), base.values(metric))
-            for s in summaries if s.regime != "none" and s.values(metric)}
+            for s in summaries if s is not base and s.values(metric)}

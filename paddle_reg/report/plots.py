@@ -1,7 +1,8 @@
-"""Figures of a task report, returned as PNG bytes (embedded in the HTML and the PDF)."""
+"""Figures of a report, returned as PNG bytes (embedded in the HTML and the PDF)."""
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import matplotlib
 
@@ -10,43 +11,195 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from paddle_reg.report.collect import RegimeSummary  # noqa: E402
+from paddle_reg.report import fonts  # noqa: E402
+from paddle_reg.report.collect import LOG10_BINS, RegimeSummary  # noqa: E402
 
 REGIME_COLORS = {"none": "#4d4d4d", "dropout": "#1f77b4", "weight_decay": "#d62728", "both": "#2ca02c"}
+OTHER_COLORS = ("#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#1f77b4", "#d62728")
+BAND = "band: ±1 std over seeds"
 
 
-def _curve(runs, key: str, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class Panel:
+    """One learning-curve panel: ``scale × history[key]`` per epoch (``minus``: a second key subtracted)."""
+
+    key: str
+    title: str
+    ylabel: str
+    scale: float = 1.0
+    minus: str | None = None
+
+    def value(self, record: dict) -> float | None:
+        if self.key not in record or (self.minus and self.minus not in record):
+            return None
+        return self.scale * (record[self.key] - (record[self.minus] if self.minus else 0.0))
+
+
+def colors(labels: list[str]) -> dict[str, str]:
+    others = iter(OTHER_COLORS * 4)
+    return {label: REGIME_COLORS.get(label) or next(others) for label in labels}
+
+
+def _setup_fonts() -> None:
+    plt.rcParams["font.family"] = ["DejaVu Sans", fonts.use_in_matplotlib()]  # glyph-wise fallback for Chinese
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _curve(runs, panel: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean and sample std over the runs that reached each epoch."""
     longest = max(len(r.history) for r in runs)
     epochs, means, stds = [], [], []
     for i in range(longest):
-        values = [scale * r.history[i][key] for r in runs if len(r.history) > i]
-        epochs.append(i + 1)
-        means.append(np.mean(values))
-        stds.append(np.std(values, ddof=1) if len(values) > 1 else 0.0)
+        values = [v for r in runs if len(r.history) > i and (v := panel.value(r.history[i])) is not None]
+        if values:
+            epochs.append(i + 1)
+            means.append(np.mean(values))
+            stds.append(np.std(values, ddof=1) if len(values) > 1 else 0.0)
     return np.array(epochs), np.array(means), np.array(stds)
 
 
-def learning_curves(summaries: list[RegimeSummary]) -> bytes:
-    panels = (("train_loss", 1.0, "training loss (cross-entropy, train mode)", "loss"),
-              ("val_error", 100.0, "validation error", "error (%)"))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
-    for ax, (key, scale, title, ylabel) in zip(axes, panels):
+def learning_curves(summaries: list[RegimeSummary], panels: list[Panel]) -> bytes | None:
+    """One panel per curve, one line per arm: the mean over seeds with a ±1 std band."""
+    panels = [p for p in panels if any(p.value(h) is not None for s in summaries for r in s.runs for h in r.history)]
+    if not panels:
+        return None
+    _setup_fonts()
+    palette = colors([s.regime for s in summaries])
+    columns = min(len(panels), 2)
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(10, 3.6 * rows), constrained_layout=True, squeeze=False)
+    for ax, panel in zip(axes.flat, panels):
         for summary in summaries:
             runs = [r for r in summary.runs if r.history]
             if not runs:
                 continue
-            epochs, mean, std = _curve(runs, key, scale)
-            color = REGIME_COLORS.get(summary.regime)
+            epochs, mean, std = _curve(runs, panel)
+            if not len(epochs):
+                continue
+            color = palette[summary.regime]
             ax.plot(epochs, mean, marker="o", markersize=3, color=color, label=f"{summary.regime} (n={len(runs)})")
-            ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
-        ax.set_title(title)
+            ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.18, linewidth=0)
+        ax.set_title(panel.title)
         ax.set_xlabel("epoch")
-        ax.set_ylabel(ylabel)
+        ax.set_ylabel(panel.ylabel)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-    axes[1].legend(title="regime (band: ±1 std over seeds)", fontsize=8, title_fontsize=8)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=130)
-    plt.close(fig)
-    return buffer.getvalue()
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 5), fontsize=8,
+               title=f"arm ({BAND})", title_fontsize=8)
+    return _png(fig)
+
+
+def weight_distribution(summaries: list[RegimeSummary]) -> bytes | None:
+    """Left: histogram of log10 |w| pooled over seeds; right: ‖W‖₂ per run."""
+    with_weights = [s for s in summaries if any(r.weights for r in s.runs)]
+    if not with_weights:
+        return None
+    _setup_fonts()
+    palette = colors([s.regime for s in summaries])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True,
+                                      gridspec_kw={"width_ratios": [1.6, 1]})
+    centers = (LOG10_BINS[:-1] + LOG10_BINS[1:]) / 2
+    for i, summary in enumerate(with_weights):
+        runs = [r.weights for r in summary.runs if r.weights]
+        counts = np.sum([w.log10_hist for w in runs], axis=0)
+        left.step(centers, 100.0 * counts / counts.sum(), where="mid", color=palette[summary.regime],
+                  label=f"{summary.regime} (n={len(runs)})")
+        norms = [w.l2 for w in runs]
+        right.scatter([i] * len(norms), norms, color=palette[summary.regime], s=18, zorder=3)
+        right.errorbar([i], [np.mean(norms)], yerr=[np.std(norms, ddof=1) if len(norms) > 1 else 0.0],
+                       color="black", marker="_", markersize=16, capsize=4, zorder=4)
+    left.axvline(-3, color="#999", linestyle=":", linewidth=1)
+    left.text(-3.05, left.get_ylim()[1] * 0.95, "|w| = 1e-3", ha="right", va="top", fontsize=7, color="#666")
+    left.set_title("distribution of |w| (weights with ndim ≥ 2, best checkpoint)")
+    left.set_xlabel("log10 |w|  (values ≤ 1e-8 in the first bin)")
+    left.set_ylabel("share of weights (%)")
+    left.legend(fontsize=8)
+    left.grid(alpha=0.3)
+    right.set_title("L2 norm of all weights, per run")
+    right.set_ylabel("‖W‖₂")
+    right.set_xticks(range(len(with_weights)), [s.regime for s in with_weights], rotation=30, ha="right", fontsize=8)
+    right.grid(alpha=0.3, axis="y")
+    return _png(fig)
+
+
+def bar_charts(summaries: list[RegimeSummary], charts: list[tuple[str, str, str]]) -> bytes | None:
+    """Side by side, one panel per ``(metric, title, ylabel)``: mean ± std per arm, each run a dot."""
+    charts = [c for c in charts if any(s.values(c[0]) for s in summaries)]
+    if not charts:
+        return None
+    _setup_fonts()
+    palette = colors([s.regime for s in summaries])
+    width = max(4.5, 0.55 * len(summaries) + 2)
+    fig, axes = plt.subplots(1, len(charts), figsize=(min(10.0, width * len(charts)), 3.3), constrained_layout=True,
+                             squeeze=False)
+    for ax, (metric, title, ylabel) in zip(axes.flat, charts):
+        shown = [s for s in summaries if s.values(metric)]
+        for i, summary in enumerate(shown):
+            values = summary.values(metric)
+            ax.bar(i, np.mean(values), color=palette[summary.regime], alpha=0.75,
+                   yerr=np.std(values, ddof=1) if len(values) > 1 else 0.0, capsize=4)
+            ax.scatter([i] * len(values), values, color="black", s=8, zorder=3)
+        tilt = len(shown) > 3
+        ax.set_xticks(range(len(shown)), [s.regime for s in shown], rotation=30 if tilt else 0,
+                      ha="right" if tilt else "center", fontsize=8)
+        ax.set_title(title, fontsize=10)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3, axis="y")
+    return _png(fig)
+
+
+def heatmaps(matrices: dict[str, np.ndarray], labels: list[str], title: str) -> bytes:
+    """One row-normalized confusion matrix (% of each true class) per arm, with the class names on the axes."""
+    _setup_fonts()
+    columns = min(len(matrices), 2)
+    rows = -(-len(matrices) // columns)
+    size = 4.2 + 0.12 * len(labels)
+    fig, axes = plt.subplots(rows, columns, figsize=(size * columns, size * rows), constrained_layout=True,
+                             squeeze=False)
+    for ax, (arm, matrix) in zip(axes.flat, matrices.items()):
+        totals = matrix.sum(axis=1, keepdims=True)
+        share = 100.0 * matrix / np.where(totals == 0, 1, totals)
+        image = ax.imshow(share, cmap="Blues", vmin=0, vmax=100)
+        ax.set_title(f"{arm}: % of each true class")
+        ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
+        ax.set_yticks(range(len(labels)), labels, fontsize=8)
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class")
+        if len(labels) <= 16:
+            for (i, j), value in np.ndenumerate(share):
+                if value >= 1:
+                    ax.text(j, i, f"{value:.0f}", ha="center", va="center", fontsize=6,
+                            color="white" if value > 60 else "black")
+    for ax in list(axes.flat)[len(matrices):]:
+        ax.set_visible(False)
+    fig.colorbar(image, ax=axes, shrink=0.6, label="% of the true class (mean over seeds)")
+    fig.suptitle(title)
+    return _png(fig)
+
+
+def series_plot(x_label: str, series: dict[str, tuple[list[float], list[float], list[float]]], title: str,
+                ylabel: str, log_x: bool = False) -> bytes:
+    """Lines of mean ± std against a swept value (``series``: name → (x, mean, std))."""
+    _setup_fonts()
+    palette = colors(list(series))
+    fig, ax = plt.subplots(figsize=(7, 3.6), constrained_layout=True)
+    for name, (x, mean, std) in series.items():
+        x, mean, std = map(np.asarray, (x, mean, std))
+        ax.errorbar(x, mean, yerr=std, marker="o", markersize=4, capsize=3, color=palette[name], label=name)
+    if log_x:
+        ax.set_xscale("symlog", linthresh=min(v for s in series.values() for v in s[0] if v > 0))
+    ax.set_title(title)
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, title="error bars: ±1 std over seeds", title_fontsize=7)
+    return _png(fig)

@@ -1,0 +1,72 @@
+"""reports/index.html|pdf: the task reports and claim experiments present, every claim's verdict, facts F1–F9."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from paddle_reg.report import verdicts
+from paddle_reg.report.build import CLAIM_FILE, render, write_html_pdf
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _task_rows(reports_dir: Path) -> list[dict]:
+    rows = []
+    for path in sorted(reports_dir.glob("*/summary.json")):
+        summary = _read(path)
+        if not summary or path.parent.name == "claims":
+            continue
+        first_stats = next(iter(summary.get("regimes", {}).values()), {}).get("stats", {})
+        head = (summary.get("metrics") or [{"name": key, "label": key} for key in first_stats][:1] or [{}])[0]
+        cells = []
+        for arm, data in summary.get("regimes", {}).items():
+            stat = data["stats"].get(head.get("name"), {})
+            delta = data.get("delta_vs_none", {}).get(head.get("name"))
+            cells.append({"arm": arm, "stat": stat, "delta": delta, "status": data["status"]})
+        rows.append({"task": summary["task"], "profile": summary["profile"], "link": f"{path.parent.name}/report.html",
+                     "metric": head, "cells": cells, "environment": summary.get("environment", {}),
+                     "command": summary.get("command", ""), "claims": summary.get("claims", []),
+                     "report": summary.get("report")})
+    return rows
+
+
+def claim_table(reports_dir: Path, tasks: list[dict]) -> list[dict]:
+    """One row per claim and place it was judged: claim experiments first, then each task report's own grid."""
+    experiments = {}
+    for path in sorted((reports_dir / "claims").glob(f"*/{CLAIM_FILE}")):
+        data = _read(path)
+        if data:
+            experiments[data["id"]] = (verdicts.ClaimResult.from_json(data), f"claims/{path.parent.name}/report.html")
+    rows = []
+    for entry in verdicts.claims()["experiment_claims"]:
+        results = []
+        if entry["id"] in experiments:
+            results.append(experiments[entry["id"]])
+        for task in tasks:
+            for data in task["claims"]:
+                if data["id"] == entry["id"] and data.get("measured_in") == task["report"] and data.get("parts"):
+                    results.append((verdicts.ClaimResult.from_json(data), task["link"]))
+        if not results:
+            results.append((verdicts.not_measured(entry, ", ".join(entry.get("tasks") or ["any task"])), None))
+        rows.append({"entry": entry, "results": results})
+    return rows
+
+
+def write_index(reports_dir: Path) -> Path:
+    """Rebuild the index from the summary.json / claim.json files under ``reports_dir``."""
+    reports_dir = Path(reports_dir)
+    tasks = _task_rows(reports_dir)
+    facts, facts_note = verdicts.fact_results()
+    context = {
+        "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "tasks": tasks, "claims": claim_table(reports_dir, tasks), "facts": facts, "facts_note": facts_note,
+        "fact_entries": {c["id"]: c for c in verdicts.claims()["fact_claims"]}, "combine_rule": verdicts.COMBINE_RULE,
+    }
+    write_html_pdf(reports_dir, render("index.html.j2", context), stem="index")
+    return reports_dir / "index.html"

@@ -1,0 +1,39 @@
+"""Small run folders written through the run store, for the report tests."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from paddle_reg.store import RunDir
+
+HOSTILE = "<script>alert('x')</script>"
+
+
+def fixture_run(runs: Path, regime: str, seed: int, test_error: float, train_error: float, status: str = "finished",
+                epoch_time: float = 2.0, weights: np.ndarray | None = None, details: dict | None = None,
+                extra_config: dict | None = None, last_test_error: float | None = None) -> RunDir:
+    run_config = {"task": "mnist", "regime": regime, "seed": seed, "model": {"dropout": {"hidden": 0.5}},
+                  "optim": {"weight_decay": 1e-4}, "note": HOSTILE, **(extra_config or {})}
+    run = RunDir.for_run(runs, "mnist", regime, seed, run_config)
+    run.start({"resolved": True, "note": HOSTILE}, run_config, {"paddle": "3.3.1", "device": "cpu", "threads": 1},
+              {"decay": ["fc.weight"], "no_decay": ["fc.bias"], "decay_count": 1, "no_decay_count": 1})
+    history = [{"epoch": e, "train_loss": 1.0 / e, "train_error": train_error + 0.02 / e,
+                "val_error": test_error + 0.01 / e, "epoch_time_s": epoch_time} for e in (1, 2, 3)]
+    (run.path / "history.json").write_text(json.dumps(history))
+    if weights is not None:
+        import paddle
+
+        run.best_path.parent.mkdir(parents=True, exist_ok=True)
+        paddle.save({"fc.weight": paddle.to_tensor(weights.astype("float32")), "fc.bias": paddle.zeros([2])},
+                    str(run.best_path))
+    final = {}
+    if status == "finished":
+        final = {"test_error": test_error, "test_accuracy": 1 - test_error, "train_error": train_error, "best_epoch": 3}
+        if last_test_error is not None:
+            final["last_test_error"] = last_test_error
+        if details:
+            final["details"] = details
+    run.finish(status, final)
+    return run

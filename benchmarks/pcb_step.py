@@ -44,7 +44,7 @@ def run_config(steps: int) -> OmegaConf:
 def ours(cfg, data, folder: Path) -> float:
     """Seconds per step of one epoch of our Trainer (its epoch_time_s excludes the validation pass)."""
     task = get_task("pcb")
-    model = task.build_model(cfg)
+    model = task.build_model(cfg, data)
     steps = len(data.train) // cfg.train.batch_size
     optimizer, scheduler, _ = build_optimizer(model, cfg.optim, steps, 1)
     run_dir = RunDir(folder)
@@ -82,7 +82,7 @@ class StepClock:
         return lambda status: None
 
 
-def ppdet_trainer(cfg, samples: list[dict], folder: Path):
+def ppdet_trainer(cfg, data, samples: list[dict], folder: Path):
     """ppdet's Trainer, its cfg built here in code (the wheel ships no YAML), training our YOLOv3 module."""
     from ppdet.core.workspace import AttrDict, merge_config
     from ppdet.data.source.dataset import DetDataset
@@ -100,7 +100,7 @@ def ppdet_trainer(cfg, samples: list[dict], folder: Path):
             pass
 
     task = get_task("pcb")
-    yolo = task.build_model(cfg).yolo
+    yolo = task.build_model(cfg, data).yolo
     model_cfg = cfg.model
     merge_config({
         "num_classes": 6,  # a shared key: ppdet's Gt2YoloTarget reads it from the global config
@@ -130,8 +130,8 @@ def ppdet_trainer(cfg, samples: list[dict], folder: Path):
     return trainer, clock
 
 
-def theirs(cfg, samples: list[dict], folder: Path) -> float:
-    trainer, clock = ppdet_trainer(cfg, samples, folder)
+def theirs(cfg, data, samples: list[dict], folder: Path) -> float:
+    trainer, clock = ppdet_trainer(cfg, data, samples, folder)
     trainer.train()
     return (clock.ended - clock.started) / len(trainer.loader)
 
@@ -154,7 +154,7 @@ def main() -> None:
             paddle.seed(r)
             a = ours(cfg, data, Path(tmp) / f"ours{r}")
             paddle.seed(r)
-            b = theirs(cfg, samples, Path(tmp) / f"ppdet{r}")
+            b = theirs(cfg, data, samples, Path(tmp) / f"ppdet{r}")
             ratios.append(a / b)
             print(f"round {r}: ours {a * 1000:.0f} ms/step, ppdet Trainer {b * 1000:.0f} ms/step, ratio {a / b:.3f}")
     print(f"median ratio ours / ppdet: {statistics.median(ratios):.3f} (goal ≤ 1.0)")

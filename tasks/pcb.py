@@ -121,10 +121,10 @@ class PcbTask:
                        train.subset(range(min(d.train_eval_size, len(train)))), trainval.subset(val), test,
                        d.fp_score, d.fp_iou)
 
-    def build_model(self, cfg: DictConfig):
+    def build_model(self, cfg: DictConfig, data: PcbData):
         reg = OmegaConf.to_container(cfg.reg, resolve=True) if cfg.get("reg") else {}
-        return build_detector(cfg.model, reg, len(INPUT_MODES[cfg.data.input]), len(CLASSES),
-                              cfg.data.image_size / IMAGE_SIZE)
+        images = data.train.split.images  # [N, channels, side, side]
+        return build_detector(cfg.model, reg, images.shape[1], len(CLASSES), images.shape[-1] / IMAGE_SIZE)
 
     def train_batches(self, train: TrainSplit, batch_size: int, rng: np.random.Generator):
         order = rng.permutation(len(train))

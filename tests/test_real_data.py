@@ -26,7 +26,7 @@ def test_smoke_comparison_on_real_mnist(tmp_path):
         assert summary["regimes"][regime]["status"] == {"finished": 1}
         assert summary["regimes"][regime]["stats"]["test_error"]["mean"] < 60.0  # percent; chance is 90 %
     assert (tmp_path / "reports" / "mnist" / "report.pdf").stat().st_size > 10_000
-    assert "Results by regime" in (tmp_path / "reports" / "mnist" / "report.html").read_text()
+    assert "Results by arm" in (tmp_path / "reports" / "mnist" / "report.html").read_text()
 
 
 HAVE_NEWS = all((ROOT / "thucnews" / name).is_file() for name in [CLASS_FILE, *SPLIT_FILES.values()])

@@ -102,7 +102,9 @@ def execute(spec: RunSpec, progress: bool | None = None) -> dict:
     optimizer, scheduler, groups = build_optimizer(model, cfg.optim, steps_per_epoch, cfg.train.epochs)
     for line in groups.lines():
         log.info("%s %s", spec.label, line)
-    step_regs = StepRegularizers(model, cfg.get("reg"), getattr(task, "image_shape", None))
+    own = getattr(task, "applies_reg", ())  # reg.<name> the task applies itself (e.g. Mixup that moves boxes)
+    step_regs = StepRegularizers(model, {k: v for k, v in (cfg.get("reg") or {}).items() if k not in own},
+                                 getattr(task, "image_shape", None))
     run_dir.start(spec.resolved, spec.run_config, runtime.environment(device, spec.threads), groups.table())
     trainer = Trainer(task, model, optimizer, scheduler, run_dir, train_settings(cfg), label=spec.label,
                       progress=progress, step_regs=step_regs)

@@ -4,7 +4,7 @@ import importlib
 from paddle_reg.errors import UserError
 from paddle_reg.task_api import Task
 
-TASK_MODULES = {"mnist": "paddle_reg.tasks.mnist", "news": "paddle_reg.tasks.news"}
+TASK_MODULES = {"mnist": "paddle_reg.tasks.mnist", "news": "paddle_reg.tasks.news", "pcb": "paddle_reg.tasks.pcb"}
 
 
 def get_task(name: str) -> Task:

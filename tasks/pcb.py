@@ -1,0 +1,173 @@
+"""DeepPCB defect detection: YOLOv3 (paddledet components) on the tested image alone or stacked with its template."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import paddle
+from omegaconf import DictConfig, OmegaConf
+
+from paddle_reg.detection_metrics import ImageDetections, false_positives_per_image, per_class_ap
+from paddle_reg.errors import UserError
+from paddle_reg.task_api import ReportMetric
+from paddle_reg.tasks.pcb_data import (CLASSES, IMAGE_SIZE, INPUT_MODES, PcbSplit, crop_around_defect, load_split,
+                                       normalized_xywh, random_flip, to_float)
+from paddle_reg.tasks.pcb_model import LOSS_KEYS, build_detector
+
+EVAL_BATCH_SIZE = 8
+
+
+@dataclass
+class TrainSplit:
+    """Training images and how a batch is drawn from them: one sample per image and epoch."""
+
+    split: PcbSplit
+    crop: int | None  # side of the random window around a defect; None: the whole image
+    flip: bool
+    max_boxes: int  # boxes per sample after zero-padding
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+
+@dataclass
+class PcbData:
+    train: TrainSplit
+    train_eval: PcbSplit  # fixed training images the final train metrics are measured on
+    val: PcbSplit
+    test: PcbSplit
+    fp_score: float  # score threshold of fp_per_image
+    fp_iou: float  # IoU a detection needs to not count as a false positive
+
+
+def padded(rows: list[np.ndarray], width: int, dtype) -> np.ndarray:
+    """Stack per-sample arrays of varying length into ``[B, width, ...]``, zero-padded (longer ones cut)."""
+    out = np.zeros((len(rows), width, *rows[0].shape[1:]), dtype)
+    for i, row in enumerate(rows):
+        out[i, : min(len(row), width)] = row[:width]
+    return out
+
+
+def sample(train: TrainSplit, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    split = train.split
+    image, boxes, classes = split.images[index], split.boxes[index], split.classes[index]
+    if train.crop is not None:
+        image, boxes, classes = crop_around_defect(image, boxes, classes, train.crop, rng)
+    if train.flip:
+        image, boxes = random_flip(image, boxes, rng)
+    return image, boxes, classes
+
+
+def predictions(model, split: PcbSplit) -> list[ImageDetections]:
+    """Detections of ``model`` (eval mode) on every image of ``split``, in input pixels."""
+    out = []
+    for start in range(0, len(split), EVAL_BATCH_SIZE):
+        images = split.images[start : start + EVAL_BATCH_SIZE]
+        count, size = len(images), images.shape[-1]
+        bbox, bbox_num = model({"image": paddle.to_tensor(to_float(images)),
+                                "im_shape": paddle.full([count, 2], size, "float32"),
+                                "scale_factor": paddle.ones([count, 2], "float32")})
+        bbox, bbox_num = bbox.numpy(), bbox_num.numpy()
+        offsets = np.concatenate([[0], np.cumsum(bbox_num)])
+        for i in range(count):
+            rows = bbox[offsets[i] : offsets[i + 1]]
+            out.append(ImageDetections(rows[:, 2:6], rows[:, 1], rows[:, 0].astype(int),
+                                       split.boxes[start + i], split.classes[start + i]))
+    return out
+
+
+def fingerprint(model) -> tuple:
+    """Cheap identity of the current weights, so a second evaluation of the same checkpoint is reused."""
+    return tuple(round(float(p.sum()), 6) for p in model.parameters()[:: max(1, len(model.parameters()) // 16)])
+
+
+class PcbTask:
+    name = "pcb"
+    regimes = ("none", "dropout", "weight_decay", "both", "dropblock", "cutout", "mixup")
+    applies_reg = ("dropblock", "cutout", "mixup")  # reg.<name> this task applies itself (boxes move with the image)
+    monitor = "map50"
+    monitor_mode = "max"
+    report_metrics = (
+        ReportMetric("test_map50", "test_map50", "test mAP@0.5 (VOC area)", "%", 100, better="higher"),
+        ReportMetric("test_map33", "test_map33", "test mAP@IoU>0.33 (DeepPCB)", "%", 100, better="higher"),
+        ReportMetric("test_fp_per_image", "test_fp_per_image", "false positives / image", "", 1.0, better="lower"),
+        ReportMetric("train_map50", "gap", "gap (train − test mAP@0.5)", "pp", 100, minus="test_map50"),
+        ReportMetric("best_epoch", "best_epoch", "best epoch", better="lower"),
+    )
+
+    def __init__(self):
+        self._cache: dict[tuple, tuple] = {}  # (data id, split) → (weights fingerprint, detections), latest only
+
+    def load_data(self, cfg: DictConfig, root: Path) -> PcbData:
+        d = cfg.data
+        if d.input not in INPUT_MODES:
+            raise UserError(f"data.input={d.input} is unknown: choose one of {', '.join(INPUT_MODES)}")
+        if d.train_crop is not None and not 32 <= d.train_crop <= d.image_size:
+            raise UserError(f"data.train_crop={d.train_crop} must be null or between 32 and data.image_size="
+                            f"{d.image_size}: set e.g. data.train_crop=160")
+        if d.image_size % 32:
+            raise UserError(f"data.image_size={d.image_size} must be a multiple of 32 (the coarsest YOLO stride)")
+        trainval = load_split(root, "trainval", d.input, d.image_size)
+        if d.val_size >= len(trainval):
+            raise UserError(f"data.val_size={d.val_size} leaves no training images ({len(trainval)}): lower it")
+        order = np.random.default_rng(d.split_seed).permutation(len(trainval))
+        val, rest = np.sort(order[: d.val_size]), np.sort(order[d.val_size :])
+        if d.train_size is not None:
+            rest = rest[: d.train_size]
+        train = trainval.subset(rest)
+        test = load_split(root, "test", d.input, d.image_size, d.test_size)
+        return PcbData(TrainSplit(train, d.train_crop, d.flip, d.max_boxes),
+                       train.subset(range(min(d.train_eval_size, len(train)))), trainval.subset(val), test,
+                       d.fp_score, d.fp_iou)
+
+    def build_model(self, cfg: DictConfig, data: PcbData):
+        reg = OmegaConf.to_container(cfg.reg, resolve=True) if cfg.get("reg") else {}
+        images = data.train.split.images  # [N, channels, side, side]
+        return build_detector(cfg.model, reg, images.shape[1], len(CLASSES), images.shape[-1] / IMAGE_SIZE)
+
+    def train_batches(self, train: TrainSplit, batch_size: int, rng: np.random.Generator):
+        order = rng.permutation(len(train))
+        for start in range(0, len(order) - batch_size + 1, batch_size):
+            images, boxes, classes = zip(*(sample(train, int(i), rng) for i in order[start : start + batch_size]))
+            size = images[0].shape[-1]
+            gt_class = paddle.to_tensor(padded(list(classes), train.max_boxes, np.int32))
+            yield ({"image": paddle.to_tensor(to_float(np.stack(images))), "gt_class": gt_class,
+                    "gt_bbox": paddle.to_tensor(padded([normalized_xywh(b, size) for b in boxes], train.max_boxes,
+                                                       np.float32))}, gt_class)
+
+    def loss(self, losses, labels):
+        return losses[0]
+
+    def batch_stats(self, losses, labels):
+        return {key: value * len(labels) for key, value in zip(LOSS_KEYS[1:], losses[1:])}
+
+    def epoch_metrics(self, sums, count):
+        return {key: value / count for key, value in sums.items()}
+
+    @paddle.no_grad()
+    def detections(self, model, data: PcbData, split: str) -> list[ImageDetections]:
+        weights, key = fingerprint(model), (id(data), split)
+        if self._cache.get(key, (None,))[0] != weights:
+            was_training = model.training
+            model.eval()
+            found = predictions(model, data.train_eval if split == "train" else getattr(data, split))
+            self._cache[key] = (weights, found)
+            if was_training:
+                model.train()
+        return self._cache[key][1]
+
+    def evaluate(self, model, data: PcbData, split: str) -> dict[str, float]:
+        found = self.detections(model, data, split)
+        return {"map50": float(np.nanmean(per_class_ap(found, len(CLASSES), 0.5))),
+                "map33": float(np.nanmean(per_class_ap(found, len(CLASSES), 0.33))),
+                "fp_per_image": false_positives_per_image(found, data.fp_score, data.fp_iou)}
+
+    def details(self, model, data: PcbData) -> dict:
+        found = self.detections(model, data, "test")
+        as_list = lambda ap: [None if np.isnan(v) else round(float(v), 4) for v in ap]  # noqa: E731  (None: no boxes)
+        return {"test_per_class_ap": {"labels": list(CLASSES), "ap50": as_list(per_class_ap(found, len(CLASSES), 0.5)),
+                                      "ap33": as_list(per_class_ap(found, len(CLASSES), 0.33))}}
+
+
+TASK = PcbTask()

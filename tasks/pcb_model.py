@@ -1,0 +1,206 @@
+"""YOLOv3 from paddledet components (backbone, FPN neck, YOLOv3 head and loss, box decoding and NMS), built from config."""
+from __future__ import annotations
+
+import numpy as np
+import paddle
+from omegaconf import DictConfig
+from paddle import nn
+
+from paddle_reg.errors import UserError
+
+BACKBONES = ("mobilenet_v1", "mobilenet_v3", "darknet53")
+NECKS = ("yolov3", "tiny")  # ppdet's YOLOv3FPN (512/256/128 channels) or PPYOLOTinyFPN (channels from config)
+DOWNSAMPLE = (32, 16, 8)  # strides of the three YOLO outputs, coarsest first
+LOSS_KEYS = ("loss", "loss_xy", "loss_wh", "loss_obj", "loss_cls")  # the stacked training output, in this order
+
+
+def build_backbone(cfg: DictConfig) -> nn.Layer:
+    from ppdet.modeling.backbones import DarkNet, MobileNet, MobileNetV3
+
+    if cfg.backbone == "mobilenet_v1":
+        return MobileNet(scale=cfg.width, feature_maps=[4, 6, 13])
+    if cfg.backbone == "mobilenet_v3":
+        return MobileNetV3(scale=cfg.width, model_name="large", feature_maps=[7, 13, 16])
+    if cfg.backbone == "darknet53":
+        return DarkNet(depth=53, return_idx=[2, 3, 4])
+    raise UserError(f"model.backbone={cfg.backbone} is unknown: choose one of {', '.join(BACKBONES)}")
+
+
+def build_neck(cfg: DictConfig, in_channels: list[int], dropblock) -> nn.Layer:
+    """``dropblock``: None, or ``{p, block_size}`` for the DropBlock inside each detection block (tiny neck only)."""
+    from ppdet.modeling.necks import PPYOLOTinyFPN, YOLOv3FPN
+
+    if cfg.neck == "yolov3":
+        if dropblock:
+            raise UserError("reg.dropblock needs model.neck=tiny (ppdet's YOLOv3FPN has no DropBlock option)")
+        return YOLOv3FPN(in_channels=in_channels)
+    if cfg.neck == "tiny":
+        block = {"drop_block": True, "block_size": dropblock["block_size"], "keep_prob": 1.0 - dropblock["p"]} \
+            if dropblock else {}
+        return PPYOLOTinyFPN(in_channels=in_channels, detection_block_channels=list(cfg.neck_channels), **block)
+    raise UserError(f"model.neck={cfg.neck} is unknown: choose one of {', '.join(NECKS)}")
+
+
+def replace_input_channels(layer: nn.Layer, channels: int) -> None:
+    """Swap the first convolution for a fresh one reading ``channels`` input planes (ppdet's stems read RGB)."""
+    for name, conv in layer.named_sublayers():
+        if isinstance(conv, nn.Conv2D):
+            parent = layer
+            *path, attr = name.split(".")
+            for part in path:
+                parent = getattr(parent, part)
+            setattr(parent, attr, nn.Conv2D(channels, conv._out_channels, conv._kernel_size, conv._stride,
+                                            conv._padding, bias_attr=False if conv.bias is None else None))
+            return
+    raise ValueError(f"{type(layer).__name__} has no convolution")
+
+
+def clear_param_regularizers(model: nn.Layer) -> None:
+    """ppdet pins ``L2Decay(0)`` on many parameters, and a parameter's own regularizer overrides the optimizer's:
+    drop them so the optimizer factory alone decides which parameters decay."""
+    for param in model.parameters():
+        param.regularizer = None
+
+
+def init_head_priors(head: nn.Layer, num_classes: int, object_prior: float = 0.01) -> None:
+    """Output biases so that σ(objectness) = ``object_prior`` and σ(class) = 1/num_classes at the start
+    (Lin et al. 2017, focal loss §4.1): with zero biases every background cell's objectness loss is log 2, and the
+    gradient of that sum wrecks a network trained from scratch in its first steps."""
+    logit = lambda p: float(np.log(p / (1 - p)))  # noqa: E731
+    for conv in head.yolo_outputs:
+        bias = conv.bias.numpy().reshape(-1, 5 + num_classes)
+        bias[:, 4], bias[:, 5:] = logit(object_prior), logit(1 / num_classes)
+        conv.bias.set_value(bias.reshape(-1))
+
+
+class FeatureDropout(nn.Layer):
+    """The neck, then Dropout(p) on each fused FPN output before the YOLO head (the article's placement)."""
+
+    def __init__(self, neck: nn.Layer, p: float):
+        super().__init__()
+        self.neck, self.dropout = neck, nn.Dropout(p)
+
+    def forward(self, feats, for_mot=False):
+        return [self.dropout(feat) for feat in self.neck(feats)]
+
+    @property
+    def out_shape(self):
+        return self.neck.out_shape
+
+    def extra_repr(self) -> str:
+        return f"p={self.dropout.p}"
+
+
+def cutout(images: paddle.Tensor, size: int) -> paddle.Tensor:
+    """Zero one ``size``² square per image at a uniformly drawn centre (clipped at the borders); boxes are kept."""
+    batch, _, height, width = images.shape
+    centre = (paddle.rand([batch, 2]) * paddle.to_tensor([height, width], "float32")).astype("int64")
+    rows, cols = paddle.arange(height).reshape([1, -1, 1]), paddle.arange(width).reshape([1, 1, -1])
+    top, left = (centre[:, 0] - size // 2).reshape([-1, 1, 1]), (centre[:, 1] - size // 2).reshape([-1, 1, 1])
+    inside = (rows >= top) & (rows < top + size) & (cols >= left) & (cols < left + size)
+    return images * (~inside).astype(images.dtype).unsqueeze(1)
+
+
+def mixup(images: paddle.Tensor, gt: dict, alpha: float) -> tuple[paddle.Tensor, dict]:
+    """λ·x_i + (1 − λ)·x_π(i), λ ~ Beta(α, α) per batch; the boxes of both images kept, scored λ and 1 − λ."""
+    lam = paddle.distribution.Beta(paddle.to_tensor(alpha), paddle.to_tensor(alpha)).sample()
+    perm = paddle.randperm(images.shape[0])
+    mixed = lam * images + (1 - lam) * images[perm]
+    gt = {"gt_bbox": paddle.concat([gt["gt_bbox"], gt["gt_bbox"][perm]], 1),
+          "gt_class": paddle.concat([gt["gt_class"], gt["gt_class"][perm]], 1),
+          "gt_score": paddle.concat([gt["gt_score"] * lam, gt["gt_score"][perm] * (1 - lam)], 1)}
+    return mixed, gt
+
+
+class YoloTargets:
+    """ppdet's Gt2YoloTarget on a batch: padded normalized cx cy w h boxes → per-level targets ``target0..2``."""
+
+    def __init__(self, anchors, anchor_masks, num_classes: int):
+        from ppdet.data.transform.batch_operators import Gt2YoloTarget
+
+        self.encode = Gt2YoloTarget(anchors, anchor_masks, list(DOWNSAMPLE), num_classes=num_classes)
+
+    def __call__(self, image_shape, gt: dict) -> dict[str, paddle.Tensor]:
+        boxes, classes, scores = (gt[k].numpy() for k in ("gt_bbox", "gt_class", "gt_score"))
+        plane = np.broadcast_to(np.float32(0), image_shape[1:])  # the encoder reads only the image's shape
+        samples = self.encode([{"image": plane, "gt_bbox": b, "gt_class": c, "gt_score": s}
+                               for b, c, s in zip(boxes, classes, scores)])
+        return {key: paddle.to_tensor(np.stack([s[key] for s in samples])) for key in ("target0", "target1", "target2")}
+
+
+class PcbDetector(nn.Layer):
+    """ppdet's YOLOv3 with its training-time input regularizers (Cutout, Mixup) and target encoding in front.
+
+    Training takes ``{"image", "gt_bbox" [B, n, 4] normalized cx cy w h, "gt_class" [B, n]}`` (zero-padded) and
+    returns the stacked losses ``LOSS_KEYS`` (one tensor); eval takes ``{"image", "im_shape", "scale_factor"}`` and
+    returns ``(bbox [M, 6]: class, score, x1, y1, x2, y2 in input pixels, bbox_num [B])``.
+    """
+
+    def __init__(self, yolo: nn.Layer, targets: YoloTargets, cutout: int | None = None, mixup: float | None = None):
+        super().__init__()
+        self.yolo, self.targets, self.cutout, self.mixup = yolo, targets, cutout, mixup
+
+    def forward(self, inputs: dict):
+        if not self.training:
+            out = self.yolo(dict(inputs))  # ppdet keeps a reference to the dict it is given
+            return out["bbox"], out["bbox_num"]
+        images = inputs["image"]
+        gt = {"gt_bbox": inputs["gt_bbox"], "gt_class": inputs["gt_class"],
+              "gt_score": (inputs["gt_bbox"][:, :, 2] > 0).astype("float32")}
+        if self.cutout:
+            images = cutout(images, self.cutout)
+        if self.mixup:
+            images, gt = mixup(images, gt, self.mixup)
+        out = self.yolo({"image": images, "gt_bbox": gt["gt_bbox"], **self.targets(images.shape, gt)})
+        return paddle.stack([out[key] for key in LOSS_KEYS])
+
+    def extra_repr(self) -> str:
+        return f"cutout={self.cutout}, mixup={self.mixup}"
+
+
+def build_detector(cfg: DictConfig, reg: dict, in_channels: int, num_classes: int,
+                   anchor_scale: float = 1.0) -> PcbDetector:
+    """``cfg``: the ``model`` section (backbone, width, neck, anchors × ``anchor_scale`` in input pixels, dropout.fpn,
+    nms, pretrained);
+    ``reg``: the run's extended regularizers, each None when off (dropblock, cutout, mixup)."""
+    from ppdet.modeling.architectures import YOLOv3
+    from ppdet.modeling.heads import YOLOv3Head
+    from ppdet.modeling.layers import MultiClassNMS, YOLOBox
+    from ppdet.modeling.losses import YOLOv3Loss
+    from ppdet.modeling.post_process import BBoxPostProcess
+
+    backbone = build_backbone(cfg)
+    replace_input_channels(backbone, in_channels)
+    neck = build_neck(cfg, [shape.channels for shape in backbone.out_shape], reg.get("dropblock"))
+    if cfg.dropout.fpn > 0:
+        neck = FeatureDropout(neck, cfg.dropout.fpn)
+    anchors = [[max(1, round(side * anchor_scale)) for side in anchor] for anchor in cfg.anchors]
+    masks = [list(m) for m in cfg.anchor_masks]
+    head = YOLOv3Head(in_channels=[shape.channels for shape in neck.out_shape], anchors=anchors, anchor_masks=masks,
+                      num_classes=num_classes,
+                      loss=YOLOv3Loss(num_classes=num_classes, ignore_thresh=cfg.ignore_thresh, downsample=list(DOWNSAMPLE)))
+    init_head_priors(head, num_classes)
+    post = BBoxPostProcess(num_classes=num_classes,
+                           decode=YOLOBox(num_classes=num_classes, conf_thresh=cfg.nms.conf_thresh,
+                                          downsample_ratio=DOWNSAMPLE[0]),
+                           nms=MultiClassNMS(score_threshold=cfg.nms.conf_thresh, nms_top_k=cfg.nms.top_k,
+                                             keep_top_k=cfg.nms.keep_top_k, nms_threshold=cfg.nms.iou_thresh))
+    cutout_cfg, mixup_cfg = reg.get("cutout"), reg.get("mixup")
+    model = PcbDetector(YOLOv3(backbone=backbone, neck=neck, yolo_head=head, post_process=post),
+                        YoloTargets(anchors, masks, num_classes), cutout_cfg and cutout_cfg["size"],
+                        mixup_cfg and mixup_cfg["alpha"])
+    if cfg.pretrained:
+        load_pretrained(model.yolo, cfg.pretrained)
+    clear_param_regularizers(model)
+    return model
+
+
+def load_pretrained(yolo: nn.Layer, weights: str) -> None:
+    """ppdet's loader: a local ``.pdparams`` path or a URL; layers whose shapes differ (the input stem, the head) stay fresh."""
+    from ppdet.utils.checkpoint import load_pretrain_weight
+
+    try:
+        load_pretrain_weight(yolo, weights)
+    except (ValueError, OSError) as exc:
+        raise UserError(f"model.pretrained={weights} cannot be loaded ({exc}): give a .pdparams path or URL, "
+                        f"or null to train from scratch") from None

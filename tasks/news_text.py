@@ -30,6 +30,7 @@ CLASS_FILE = "class.txt"
 PAD, UNK = "<pad>", "<unk>"  # ids 0 and 1 of every vocabulary
 TOKENIZERS = ("char", "jieba")
 CACHE_VERSION = 1  # bump when the cache layout changes
+SOURCE = "https://github.com/649453932/Chinese-Text-Classification-Pytorch/tree/master/THUCNews/data (gzip the .txt files)"
 ZH_CLASS_NAMES = {"finance": "财经", "realty": "房产", "stocks": "股票", "education": "教育", "science": "科技",
                   "society": "社会", "politics": "时政", "sports": "体育", "game": "游戏", "entertainment": "娱乐"}
 
@@ -37,7 +38,8 @@ ZH_CLASS_NAMES = {"finance": "财经", "realty": "房产", "stocks": "股票", "
 def read_classes(path: Path) -> list[str]:
     """Class names, line i = label id i."""
     if not path.is_file():
-        raise UserError(f"missing data file {path}: set PADDLE_REG_DATA to a folder holding thucnews/{CLASS_FILE}")
+        raise UserError(f"missing data file {path}: set PADDLE_REG_DATA to a folder holding thucnews/{CLASS_FILE} "
+                        f"(source: {SOURCE})")
     names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if len(names) < 2:
         raise UserError(f"corrupt data file {path}: {len(names)} class names, need at least 2 (one per line)")
@@ -47,7 +49,8 @@ def read_classes(path: Path) -> list[str]:
 def read_titles(path: Path, num_classes: int) -> tuple[list[str], np.ndarray]:
     """Titles and int64 labels of a gzip ``title<TAB>label_id`` file; a bad line is a UserError naming ``file:line``."""
     if not path.is_file():
-        raise UserError(f"missing data file {path}: set PADDLE_REG_DATA to a folder holding thucnews/{path.name}")
+        raise UserError(f"missing data file {path}: set PADDLE_REG_DATA to a folder holding thucnews/{path.name} "
+                        f"(source: {SOURCE})")
     titles, labels = [], []
     expected = f"expected 'title<TAB>label_id' with label_id in 0..{num_classes - 1}"
     try:

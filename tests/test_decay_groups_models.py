@@ -1,4 +1,4 @@
-"""Decay groups on the task models: the MNIST MLP, a BiLSTM with its embedding, YOLOv3 (ppdet) with BatchNorm."""
+"""Decay groups on the task models: the news BiLSTM with its embedding, the PCB YOLOv3 with BatchNorm (the MLP: test_optim)."""
 from __future__ import annotations
 
 import numpy as np
@@ -40,15 +40,11 @@ def test_bilstm_news_config_decays_only_embedding_and_head():
 
 @pytest.fixture(scope="module")
 def yolov3():
-    from ppdet.modeling.architectures import YOLOv3
-    from ppdet.modeling.backbones import MobileNet
-    from ppdet.modeling.heads import YOLOv3Head
-    from ppdet.modeling.necks import YOLOv3FPN
+    """The PCB task's detector (ppdet YOLOv3: MobileNet, FPN, YOLOv3 head, all with BatchNorm) from the real config."""
+    from paddle_reg.tasks.pcb_model import build_detector
 
-    backbone = MobileNet(scale=0.25, feature_maps=[4, 6, 13])
-    neck = YOLOv3FPN(in_channels=[s.channels for s in backbone.out_shape])
-    head = YOLOv3Head(in_channels=[s.channels for s in neck.out_shape], num_classes=6)
-    return YOLOv3(backbone, neck, head, post_process=None)
+    cfg = compose_config("task=pcb", "profile=smoke", "regime=both")
+    return build_detector(cfg.model, {}, in_channels=1, num_classes=6)
 
 
 def test_yolov3_convolutions_decay_batchnorm_and_biases_do_not(yolov3):

@@ -49,6 +49,14 @@ def test_bad_line_names_file_and_line(tmp_path, bad, message):
         read_titles(path, 3)
 
 
+def test_missing_file_names_the_path_the_variable_and_the_source(tmp_path):
+    with pytest.raises(UserError) as error:
+        read_titles(tmp_path / "thucnews" / "train.txt.gz", 10)
+    message = str(error.value)
+    assert str(tmp_path / "thucnews" / "train.txt.gz") in message and "PADDLE_REG_DATA" in message
+    assert "github.com/649453932/Chinese-Text-Classification-Pytorch" in message
+
+
 def test_non_gzip_and_empty_files_are_refused(tmp_path):
     (tmp_path / "plain.txt.gz").write_text("标题\t0\n")
     with pytest.raises(UserError, match="not a complete gzip file"):

@@ -60,6 +60,8 @@ class Task(Protocol):
 
     # Optional: ``image_shape: tuple[int, int, int]``, the (C, H, W) view of the inputs; with it the trainer applies
     # the batch augmentations reg.mixup, reg.cutmix and reg.cutout (classification losses only).
+    # Optional: ``applies_reg: tuple[str, ...]``, the reg.<name> the task applies itself (the PCB task's Mixup moves
+    # boxes with the images); the trainer leaves those out.
     # Optional: ``details(model, data) -> dict`` of non-scalar results of the best checkpoint (a confusion
     # matrix, per-class AP), JSON-serializable; the trainer stores it as final.json["details"].
 

@@ -54,6 +54,33 @@ def read_json(path: Path, default: Any = None) -> Any:
     return json.loads(path.read_text()) if path.is_file() else default
 
 
+def portable_optimizer_state(model, state: dict) -> dict:
+    """Optimizer state with accumulators keyed by structured parameter names (``net.0.weight``).
+
+    Paddle keys them by ``param.name`` (``linear_3.w_0_velocity_0``), a process-wide counter: a model rebuilt in a new
+    process (a resumed run) gets other names whenever its old process had built a model before.
+    """
+    names = sorted(((p.name, n) for n, p in model.named_parameters()), key=lambda item: -len(item[0]))
+    by_param: dict[str, dict] = {}
+    other = {}
+    for key, value in state.items():
+        owner = next(((name, structured) for name, structured in names if key.startswith(name + "_")), None)
+        if owner is None:
+            other[key] = value
+        else:
+            by_param.setdefault(owner[1], {})[key[len(owner[0]) + 1:]] = value
+    return {"by_param": by_param, "other": other}
+
+
+def local_optimizer_state(model, portable: dict) -> dict:
+    """The inverse of ``portable_optimizer_state`` for ``model`` as built in this process."""
+    params = dict(model.named_parameters())
+    state = dict(portable["other"])
+    for structured, accumulators in portable["by_param"].items():
+        state.update({f"{params[structured].name}_{suffix}": value for suffix, value in accumulators.items()})
+    return state
+
+
 class RunDir:
     """One run's folder; its methods are the only writers of the files listed in the module doc."""
 
@@ -120,12 +147,18 @@ class RunDir:
 
     def save_epoch(self, model, optimizer, trainer_state: dict, history: list[dict]) -> None:
         """Checkpoint first, then history: a crash between the two only repeats one epoch's record."""
-        bundle = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "trainer": trainer_state}
+        bundle = {"model": model.state_dict(), "optimizer": portable_optimizer_state(model, optimizer.state_dict()),
+                  "trainer": trainer_state}
         write_atomic(self.checkpoint_path, lambda tmp: paddle.save(bundle, str(tmp)))
         write_json(self.path / "history.json", history)
 
-    def load_checkpoint(self) -> dict | None:
-        return paddle.load(str(self.checkpoint_path)) if self.checkpoint_path.is_file() else None
+    def load_checkpoint(self, model) -> dict | None:
+        """The last epoch's bundle, its optimizer state keyed by ``model``'s parameter names in this process."""
+        if not self.checkpoint_path.is_file():
+            return None
+        bundle = paddle.load(str(self.checkpoint_path))
+        bundle["optimizer"] = local_optimizer_state(model, bundle["optimizer"])
+        return bundle
 
     def save_best(self, model) -> None:
         write_atomic(self.best_path, lambda tmp: paddle.save(model.state_dict(), str(tmp)))

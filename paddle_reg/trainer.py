@@ -103,7 +103,7 @@ class Trainer:
         return record[key]
 
     def _resume(self) -> tuple[dict, list]:
-        checkpoint = self.run_dir.load_checkpoint()
+        checkpoint = self.run_dir.load_checkpoint(self.model)
         if checkpoint is None:
             return {"epoch": 0, "best": None, "best_epoch": None, "bad_epochs": 0, "stopped_early": False}, []
         self.model.set_state_dict(checkpoint["model"])

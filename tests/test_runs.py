@@ -132,3 +132,26 @@ def test_extended_regimes_change_training_and_record_the_decay_table(mnist_root,
     info = json.loads((run_dirs(tmp_path / "runs", "none")[0] / "run.json").read_text())
     assert [g["name"] for g in info["decay_groups"]["groups"]] == ["decay", "no_decay"]
     assert "param group decay: 2 tensors" in result.stdout
+
+
+def test_optimizer_state_survives_a_rebuild_with_other_parameter_names():
+    """A resumed run rebuilds its model in a new process, where Paddle's parameter names (linear_N.w_0) can differ."""
+    import paddle
+
+    from paddle_reg.store import local_optimizer_state, portable_optimizer_state
+
+    def trained():
+        model = paddle.nn.Sequential(paddle.nn.Linear(3, 4), paddle.nn.Linear(4, 2))
+        optimizer = paddle.optimizer.Momentum(parameters=model.parameters())
+        model(paddle.ones([2, 3])).sum().backward()
+        optimizer.step()
+        return model, optimizer
+
+    model, optimizer = trained()
+    saved = portable_optimizer_state(model, optimizer.state_dict())
+    rebuilt, fresh = trained()  # a second model in this process: its parameters have other names
+    assert [p.name for p in rebuilt.parameters()] != [p.name for p in model.parameters()]
+    fresh.set_state_dict(local_optimizer_state(rebuilt, saved))
+    for old, new in zip(model.parameters(), rebuilt.parameters()):
+        velocity = lambda opt, p: opt._accumulators["velocity"][p.name].numpy()  # noqa: E731
+        assert (velocity(fresh, new) == velocity(optimizer, old)).all()

@@ -15,7 +15,7 @@ from paddle import nn
 from paddle_reg.classification import ArraySplit, ClassificationTask, stratified_subset
 from paddle_reg.errors import UserError
 from paddle_reg.regularizers import DropConnectLinear, GaussianDropout, SpatialDropout1D
-from paddle_reg.task_api import ReportMetric
+from paddle_reg.task_api import ReportMetric, weights_fingerprint
 from paddle_reg.tasks.news_text import (ZH_CLASS_NAMES, build_vocab, cache_root, cached_corpus, encode,
                                         pretrained_rows, save_vocab, tokenizer_settings)
 
@@ -185,17 +185,27 @@ class NewsTask(ClassificationTask):
             model.embedding.weight.set_value(weight)
         return model
 
+    def __init__(self):
+        self._latest: dict[tuple, tuple] = {}  # (data id, split) → (weights fingerprint, loss sum, confusion matrix)
+
+    def _loss_and_confusion(self, model, data: NewsData, split: str) -> tuple[float, np.ndarray]:
+        """Summed loss and confusion matrix on one split; the latest per split is reused while the weights are unchanged."""
+        part: ArraySplit = getattr(data, split)
+        weights, key = weights_fingerprint(model), (id(data), split)
+        if self._latest.get(key, (None,))[0] != weights:
+            loss_sum, predictions = predict(model, part)
+            self._latest[key] = (weights, loss_sum, confusion_matrix(part.labels, predictions, len(data.classes)))
+        return self._latest[key][1:]
+
     def evaluate(self, model, data: NewsData, split: str) -> dict[str, float]:
         part: ArraySplit = getattr(data, split)
-        loss_sum, predictions = predict(model, part)
-        confusion = confusion_matrix(part.labels, predictions, len(data.classes))
+        loss_sum, confusion = self._loss_and_confusion(model, data, split)
         accuracy = float(np.trace(confusion)) / len(part)
         return {"loss": loss_sum / len(part), "accuracy": accuracy, "error": 1.0 - accuracy,
                 "macro_f1": macro_f1(confusion)}
 
     def details(self, model, data: NewsData) -> dict:
-        _, predictions = predict(model, data.test)
-        matrix = confusion_matrix(data.test.labels, predictions, len(data.classes))
+        _, matrix = self._loss_and_confusion(model, data, "test")
         return {"test_confusion": {"labels": [class_label(c) for c in data.classes], "matrix": matrix.tolist()}}
 
 

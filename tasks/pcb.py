@@ -10,7 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from paddle_reg.detection_metrics import ImageDetections, false_positives_per_image, per_class_ap
 from paddle_reg.errors import UserError
-from paddle_reg.task_api import ReportMetric
+from paddle_reg.task_api import ReportMetric, weights_fingerprint
 from paddle_reg.tasks.pcb_data import (CLASSES, IMAGE_SIZE, INPUT_MODES, PcbSplit, crop_around_defect, load_split,
                                        normalized_xywh, random_flip, to_float)
 from paddle_reg.tasks.pcb_model import LOSS_KEYS, build_detector
@@ -75,11 +75,6 @@ def predictions(model, split: PcbSplit) -> list[ImageDetections]:
             out.append(ImageDetections(rows[:, 2:6], rows[:, 1], rows[:, 0].astype(int),
                                        split.boxes[start + i], split.classes[start + i]))
     return out
-
-
-def fingerprint(model) -> tuple:
-    """Cheap identity of the current weights, so a second evaluation of the same checkpoint is reused."""
-    return tuple(round(float(p.sum()), 6) for p in model.parameters()[:: max(1, len(model.parameters()) // 16)])
 
 
 class PcbTask:
@@ -147,7 +142,7 @@ class PcbTask:
 
     @paddle.no_grad()
     def detections(self, model, data: PcbData, split: str) -> list[ImageDetections]:
-        weights, key = fingerprint(model), (id(data), split)
+        weights, key = weights_fingerprint(model), (id(data), split)
         if self._cache.get(key, (None,))[0] != weights:
             was_training = model.training
             model.eval()

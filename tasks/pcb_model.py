@@ -7,6 +7,7 @@ from omegaconf import DictConfig
 from paddle import nn
 
 from paddle_reg.errors import UserError
+from paddle_reg.regularizers import mixing
 
 BACKBONES = ("mobilenet_v1", "mobilenet_v3", "darknet53")
 NECKS = ("yolov3", "tiny")  # ppdet's YOLOv3FPN (512/256/128 channels) or PPYOLOTinyFPN (channels from config)
@@ -91,21 +92,15 @@ class FeatureDropout(nn.Layer):
         return f"p={self.dropout.p}"
 
 
-def cutout(images: paddle.Tensor, size: int) -> paddle.Tensor:
-    """Zero one ``size``² square per image at a uniformly drawn centre (clipped at the borders); boxes are kept."""
-    batch, _, height, width = images.shape
-    centre = (paddle.rand([batch, 2]) * paddle.to_tensor([height, width], "float32")).astype("int64")
-    rows, cols = paddle.arange(height).reshape([1, -1, 1]), paddle.arange(width).reshape([1, 1, -1])
-    top, left = (centre[:, 0] - size // 2).reshape([-1, 1, 1]), (centre[:, 1] - size // 2).reshape([-1, 1, 1])
-    inside = (rows >= top) & (rows < top + size) & (cols >= left) & (cols < left + size)
-    return images * (~inside).astype(images.dtype).unsqueeze(1)
+def augmentation_rng() -> np.random.Generator:
+    """A numpy Generator seeded from Paddle's RNG, so the draws follow the trainer's per-epoch ``paddle.seed``."""
+    return np.random.default_rng(int(paddle.randint(0, 2**31 - 1, [1])))
 
 
-def mixup(images: paddle.Tensor, gt: dict, alpha: float) -> tuple[paddle.Tensor, dict]:
-    """λ·x_i + (1 − λ)·x_π(i), λ ~ Beta(α, α) per batch; the boxes of both images kept, scored λ and 1 − λ."""
-    lam = paddle.distribution.Beta(paddle.to_tensor(alpha), paddle.to_tensor(alpha)).sample()
-    perm = paddle.randperm(images.shape[0])
-    mixed = lam * images + (1 - lam) * images[perm]
+def mixup(images: paddle.Tensor, gt: dict, alpha: float, rng: np.random.Generator) -> tuple[paddle.Tensor, dict]:
+    """The suite's Mixup on the images (λ·x_i + (1 − λ)·x_π(i)); the boxes of both images kept, scored λ and 1 − λ."""
+    mixed, share = mixing.mixup(images, paddle.arange(images.shape[0]), alpha, rng)
+    perm, lam = share.b, share.lam
     gt = {"gt_bbox": paddle.concat([gt["gt_bbox"], gt["gt_bbox"][perm]], 1),
           "gt_class": paddle.concat([gt["gt_class"], gt["gt_class"][perm]], 1),
           "gt_score": paddle.concat([gt["gt_score"] * lam, gt["gt_score"][perm] * (1 - lam)], 1)}
@@ -147,10 +142,12 @@ class PcbDetector(nn.Layer):
         images = inputs["image"]
         gt = {"gt_bbox": inputs["gt_bbox"], "gt_class": inputs["gt_class"],
               "gt_score": (inputs["gt_bbox"][:, :, 2] > 0).astype("float32")}
-        if self.cutout:
-            images = cutout(images, self.cutout)
-        if self.mixup:
-            images, gt = mixup(images, gt, self.mixup)
+        if self.cutout or self.mixup:
+            rng = augmentation_rng()
+            if self.cutout:
+                images = mixing.cutout(images, self.cutout, rng)
+            if self.mixup:
+                images, gt = mixup(images, gt, self.mixup, rng)
         out = self.yolo({"image": images, "gt_bbox": gt["gt_bbox"], **self.targets(images.shape, gt)})
         return paddle.stack([out[key] for key in LOSS_KEYS])
 

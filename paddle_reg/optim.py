@@ -11,6 +11,7 @@ Config (the task's ``optim`` section)::
     decay_only: null           # null, or regexes: only matching (otherwise decayable) parameters decay
     no_decay: []               # extra regexes of parameters that never decay
     groups: []                 # overrides, first match wins: [{match: REGEX, lr_mult: 1.0, weight_decay: null}]
+    clip_norm: null            # null, or c: each parameter's gradient rescaled to norm <= c (L2 decay is added after)
     schedule: {name: cosine, warmup_steps: 0, warmup_start: 0.0, milestones: [], gamma: 0.1}
 
 Biases, every normalization-layer parameter and all other 1-D parameters never decay, whatever the config.
@@ -32,7 +33,7 @@ NORM_LAYERS = (paddle.nn.layer.norm._BatchNormBase, paddle.nn.LayerNorm, paddle.
 NO_DECAY_NAME_PARTS = ("bias", "norm")
 DEFAULTS = {
     "name": "adam", "lr": 1.0e-3, "momentum": 0.9, "weight_decay": 0.0, "decay_mode": "l2",
-    "decay_embeddings": True, "decay_only": None, "no_decay": [], "groups": [],
+    "decay_embeddings": True, "decay_only": None, "no_decay": [], "groups": [], "clip_norm": None,
     "schedule": {"name": "constant", "warmup_steps": 0, "warmup_start": 0.0, "milestones": [], "gamma": 0.1},
 }
 
@@ -170,23 +171,26 @@ def build_optimizer(model: paddle.nn.Layer, cfg: DictConfig, steps_per_epoch: in
     table = param_groups_weight_decay(model, cfg)
     scheduler = build_scheduler(cfg, steps_per_epoch, epochs)
     lr = scheduler if scheduler is not None else cfg.lr
+    clip = paddle.nn.ClipGradByNorm(cfg.clip_norm) if cfg.clip_norm is not None else None
     if cfg.name == "adamw":  # Paddle's own AdamW: p ← p − lr·lr_mult·λ·p inside its fused kernel, per group λ
         param_groups = [{"params": g.params, "weight_decay": g.weight_decay, "learning_rate": g.lr_mult}
                         for g in table.groups]
         for group in table.groups:  # a regularizer from a ParamAttr (ppdet sets L2Decay on its convs) would add L2
             for param in group.params:
                 param.regularizer = None
-        return paddle.optimizer.AdamW(learning_rate=lr, parameters=param_groups, weight_decay=0.0), scheduler, table
+        return (paddle.optimizer.AdamW(learning_rate=lr, parameters=param_groups, weight_decay=0.0, grad_clip=clip),
+                scheduler, table)
     coupled = cfg.decay_mode == "l2"
     param_groups = [{"params": g.params, "learning_rate": g.lr_mult,
                      "weight_decay": paddle.regularizer.L2Decay(g.weight_decay) if coupled and g.weight_decay > 0
                      else None} for g in table.groups]
     if cfg.name == "sgd":
-        optimizer = paddle.optimizer.SGD(learning_rate=lr, parameters=param_groups)
+        optimizer = paddle.optimizer.SGD(learning_rate=lr, parameters=param_groups, grad_clip=clip)
     elif cfg.name == "momentum":
-        optimizer = paddle.optimizer.Momentum(learning_rate=lr, momentum=cfg.momentum, parameters=param_groups)
+        optimizer = paddle.optimizer.Momentum(learning_rate=lr, momentum=cfg.momentum, parameters=param_groups,
+                                              grad_clip=clip)
     else:
-        optimizer = paddle.optimizer.Adam(learning_rate=lr, parameters=param_groups)
+        optimizer = paddle.optimizer.Adam(learning_rate=lr, parameters=param_groups, grad_clip=clip)
     if not coupled and any(g.weight_decay > 0 for g in table.groups):
         optimizer = DecoupledDecay(optimizer, table.groups)
     return optimizer, scheduler, table

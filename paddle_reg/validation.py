@@ -100,6 +100,8 @@ def validate_optim(optim: DictConfig) -> None:
     if optim.name == "adamw" and optim.decay_mode != "decoupled":
         raise UserError("optim.name=adamw decays decoupled by definition: set optim.decay_mode=decoupled, "
                         "or optim.name=adam for coupled L2")
+    if optim.clip_norm is not None:
+        _positive("optim.clip_norm", optim.clip_norm, 5.0)
     _regexes("optim.decay_only", optim.decay_only)
     _regexes("optim.no_decay", optim.no_decay)
     for i, group in enumerate(optim.groups):

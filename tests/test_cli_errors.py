@@ -27,6 +27,7 @@ BAD_CONFIG = [
     ("optim.name=adamw", "optim.name=adamw decays decoupled by definition: set optim.decay_mode=decoupled"),
     ("optim.schedule.name=step", "optim.schedule.name=step is unknown: choose one of constant, cosine, piecewise"),
     ("optim.schedule.milestones=[0]", "optim.schedule.milestones=[0] must be epochs >= 1"),
+    ("+optim.clip_norm=0", "optim.clip_norm=0 must be > 0"),
     ("optim.no_decay=['(']", "optim.no_decay holds '(', not a regular expression"),
     ("optim.schedule=cosine", "optim.schedule=cosine must be a block with name: set e.g. optim.schedule={name:cosine}"),
     ("profile=bogus", "Could not find 'profile/bogus'"),

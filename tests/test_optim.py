@@ -65,6 +65,20 @@ def one_step(name: str, mode: str) -> dict:
     return {n: p.numpy() for n, p in model.named_parameters()}
 
 
+def test_clip_norm_caps_each_gradient_and_l2_decay_is_added_after_clipping():
+    paddle.seed(0)
+    model = MLP(4, [3], 2, 0.0, 0.0)
+    optimizer, _, _ = build_optimizer(model, optim_cfg(weight_decay=0.05, clip_norm=0.5), 1, 1)
+    (model(paddle.ones([2, 4])) * 1000.0).sum().backward()
+    before = {n: (p.numpy().copy(), p.grad.numpy().copy()) for n, p in model.named_parameters()}
+    optimizer.step()
+    for n, p in model.named_parameters():
+        weight, grad = before[n]
+        clipped = grad * min(1.0, 0.5 / np.linalg.norm(grad))
+        decay = 0.05 * weight if n.endswith("weight") else 0.0
+        np.testing.assert_allclose(p.numpy(), weight - 0.1 * (clipped + decay), rtol=1e-5, atol=1e-6, err_msg=n)
+
+
 def test_sgd_coupled_l2_equals_decoupled_decay():
     coupled, decoupled = one_step("sgd", "l2"), one_step("sgd", "decoupled")
     for n in coupled:

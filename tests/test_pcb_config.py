@@ -22,9 +22,15 @@ def test_every_pcb_profile_composes_and_validates(profile):
 
 
 def test_article_setting_is_the_task_default():
-    cfg = compose_pcb()
-    assert cfg.profile_name == "quick" and cfg.data.input == "test"
+    cfg = compose_pcb("profile=full")
+    assert cfg.data.input == "test"
     assert cfg.model.dropout.fpn == 0.3 and cfg.optim.name == "momentum" and cfg.optim.weight_decay == 1e-4
+
+
+def test_quick_profile_is_the_default_and_stacks_the_template():
+    cfg = compose_pcb()
+    assert cfg.profile_name == "quick" and cfg.data.input == "pair" and cfg.data.train_crop == 160
+    assert cfg.optim.clip_norm == 5.0
 
 
 def test_full_profile_is_the_gpu_setting():

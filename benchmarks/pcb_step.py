@@ -3,8 +3,9 @@
 Both sides train the quick profile's model (built once per side by our config) on the same DeepPCB crops for
 ``--steps`` steps per round: ours through ``paddle_reg``'s Trainer (crop + flip per sample, target encoding in the
 model's forward), ppdet's through its Trainer, reader and callbacks (flip, box normalization and Gt2YoloTarget in
-its reader), its optimizer a Momentum with L2 1e-4 and no warmup or decay, as ours. The ratio is ours / ppdet's
-seconds per step (goal ≤ 1.0). Run it alone on the machine:
+its reader), its optimizer a Momentum with L2 1e-4 and no warmup or decay, as ours (ours also caps each gradient tensor's norm,
+``optim.clip_norm``, which ppdet's OptimizerBuilder has only as a global-norm clip: the ratio includes that cost).
+The ratio is ours / ppdet's seconds per step (goal ≤ 1.0). Run it alone on the machine:
 
     PADDLE_REG_DATA=../shared/data python benchmarks/pcb_step.py [--steps 40] [--rounds 3]
 """

@@ -143,6 +143,9 @@ class NewsTask(ClassificationTask):
         ReportMetric("val_accuracy", "val_accuracy", "val accuracy", "%", 100, better="higher"),
     )
 
+    def __init__(self):
+        self._latest: dict[tuple, tuple] = {}  # (data id, split) → (weights fingerprint, loss sum, confusion matrix)
+
     def train_batches(self, split: ArraySplit, batch_size: int, rng: np.random.Generator):
         order = rng.permutation(len(split))
         for start in range(0, len(order) - batch_size + 1, batch_size):
@@ -184,9 +187,6 @@ class NewsTask(ClassificationTask):
             weight[known] = vectors[known]
             model.embedding.weight.set_value(weight)
         return model
-
-    def __init__(self):
-        self._latest: dict[tuple, tuple] = {}  # (data id, split) → (weights fingerprint, loss sum, confusion matrix)
 
     def _loss_and_confusion(self, model, data: NewsData, split: str) -> tuple[float, np.ndarray]:
         """Summed loss and confusion matrix on one split; the latest per split is reused while the weights are unchanged."""

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 import paddle
@@ -26,10 +26,23 @@ class ReportMetric:
 
 
 def weights_fingerprint(model: paddle.nn.Layer) -> tuple:
-    """A cheap identity of the current weights (sums of every 16th parameter), so a task can reuse the predictions
-    it made for the same checkpoint (the trainer evaluates the best checkpoint on test, then asks for its details)."""
+    """A cheap identity of the current weights (sums of every 16th parameter)."""
     params = model.parameters()
     return tuple(round(float(p.sum()), 6) for p in params[:: max(1, len(params) // 16)])
+
+
+class LatestPerSplit:
+    """The latest result of a task's pass over each split, reused while the weights are unchanged (the trainer
+    evaluates the best checkpoint on test, then asks for its details)."""
+
+    def __init__(self):
+        self._latest: dict[tuple, tuple] = {}  # (data id, split) → (weights fingerprint, result)
+
+    def get(self, model: paddle.nn.Layer, data: Any, split: str, compute: Callable[[], Any]) -> Any:
+        weights, key = weights_fingerprint(model), (id(data), split)
+        if self._latest.get(key, (None,))[0] != weights:
+            self._latest[key] = (weights, compute())
+        return self._latest[key][1]
 
 
 class Task(Protocol):

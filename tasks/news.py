@@ -15,7 +15,7 @@ from paddle import nn
 from paddle_reg.classification import ArraySplit, ClassificationTask, stratified_subset
 from paddle_reg.errors import UserError
 from paddle_reg.regularizers import DropConnectLinear, GaussianDropout, SpatialDropout1D
-from paddle_reg.task_api import ReportMetric, weights_fingerprint
+from paddle_reg.task_api import LatestPerSplit, ReportMetric
 from paddle_reg.tasks.news_text import (ZH_CLASS_NAMES, build_vocab, cache_root, cached_corpus, encode,
                                         pretrained_rows, save_vocab, tokenizer_settings)
 
@@ -144,13 +144,10 @@ class NewsTask(ClassificationTask):
     )
 
     def __init__(self):
-        self._latest: dict[tuple, tuple] = {}  # (data id, split) → (weights fingerprint, loss sum, confusion matrix)
+        self._scores = LatestPerSplit()  # (summed loss, confusion matrix) per split
 
-    def train_batches(self, split: ArraySplit, batch_size: int, rng: np.random.Generator):
-        order = rng.permutation(len(split))
-        for start in range(0, len(order) - batch_size + 1, batch_size):
-            index = order[start:start + batch_size]
-            yield paddle.to_tensor(trimmed(split.inputs[index])), paddle.to_tensor(split.labels[index])
+    def batch_inputs(self, ids: np.ndarray) -> paddle.Tensor:
+        return paddle.to_tensor(trimmed(ids))
 
     def load_data(self, cfg: DictConfig, root: Path) -> NewsData:
         check_options(cfg)
@@ -191,11 +188,12 @@ class NewsTask(ClassificationTask):
     def _loss_and_confusion(self, model, data: NewsData, split: str) -> tuple[float, np.ndarray]:
         """Summed loss and confusion matrix on one split; the latest per split is reused while the weights are unchanged."""
         part: ArraySplit = getattr(data, split)
-        weights, key = weights_fingerprint(model), (id(data), split)
-        if self._latest.get(key, (None,))[0] != weights:
+
+        def score() -> tuple[float, np.ndarray]:
             loss_sum, predictions = predict(model, part)
-            self._latest[key] = (weights, loss_sum, confusion_matrix(part.labels, predictions, len(data.classes)))
-        return self._latest[key][1:]
+            return loss_sum, confusion_matrix(part.labels, predictions, len(data.classes))
+
+        return self._scores.get(model, data, split, score)
 
     def evaluate(self, model, data: NewsData, split: str) -> dict[str, float]:
         part: ArraySplit = getattr(data, split)

@@ -238,6 +238,3 @@ def pretrained_rows(npz: Path, vocab: list[str]) -> tuple[np.ndarray, np.ndarray
 def save_vocab(vocab: list[str], path: Path) -> None:
     write_atomic(path, lambda tmp: tmp.write_text(json.dumps(vocab, ensure_ascii=False, indent=0), encoding="utf-8"))
 
-
-def load_vocab(path: Path) -> list[str]:
-    return json.loads(path.read_text(encoding="utf-8"))

@@ -10,7 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from paddle_reg.detection_metrics import ImageDetections, false_positives_per_image, per_class_ap
 from paddle_reg.errors import UserError
-from paddle_reg.task_api import ReportMetric, weights_fingerprint
+from paddle_reg.task_api import LatestPerSplit, ReportMetric
 from paddle_reg.tasks.pcb_data import (CLASSES, IMAGE_SIZE, INPUT_MODES, PcbSplit, crop_around_defect, load_split,
                                        normalized_xywh, random_flip, to_float)
 from paddle_reg.tasks.pcb_model import LOSS_KEYS, build_detector
@@ -92,7 +92,7 @@ class PcbTask:
     )
 
     def __init__(self):
-        self._cache: dict[tuple, tuple] = {}  # (data id, split) → (weights fingerprint, detections), latest only
+        self._detections = LatestPerSplit()
 
     def load_data(self, cfg: DictConfig, root: Path) -> PcbData:
         d = cfg.data
@@ -142,15 +142,15 @@ class PcbTask:
 
     @paddle.no_grad()
     def detections(self, model, data: PcbData, split: str) -> list[ImageDetections]:
-        weights, key = weights_fingerprint(model), (id(data), split)
-        if self._cache.get(key, (None,))[0] != weights:
+        def predict_split() -> list[ImageDetections]:
             was_training = model.training
             model.eval()
             found = predictions(model, data.train_eval if split == "train" else getattr(data, split))
-            self._cache[key] = (weights, found)
             if was_training:
                 model.train()
-        return self._cache[key][1]
+            return found
+
+        return self._detections.get(model, data, split, predict_split)
 
     def evaluate(self, model, data: PcbData, split: str) -> dict[str, float]:
         found = self.detections(model, data, split)

@@ -15,7 +15,7 @@ from paddle_reg.tasks import get_task, news_text
 from paddle_reg.tasks import news
 from paddle_reg.tasks.news import BiLSTMClassifier, confusion_matrix, macro_f1
 from paddle_reg.tasks.news import predict as real_predict
-from paddle_reg.tasks.news_text import PAD, UNK, build_vocab, encode, load_vocab, read_titles, save_vocab, \
+from paddle_reg.tasks.news_text import PAD, UNK, build_vocab, encode, read_titles, save_vocab, \
     tokenize_corpus
 
 
@@ -86,7 +86,7 @@ def test_char_vocab_comes_from_training_titles_and_decodes_back():
 def test_vocab_json_round_trip(tmp_path):
     vocab = [PAD, UNK, "股", "\t", "市场"]
     save_vocab(vocab, tmp_path / "vocab.json")
-    assert load_vocab(tmp_path / "vocab.json") == vocab
+    assert json.loads((tmp_path / "vocab.json").read_text(encoding="utf-8")) == vocab
 
 
 def test_jieba_words_round_trip():

@@ -31,6 +31,7 @@ class RunSpec:
     data_root: str
     threads: int
     device: str
+    flush_denormal: bool
 
     @property
     def label(self) -> str:
@@ -60,10 +61,10 @@ def effective_run_config(cfg: DictConfig, seed: int) -> dict:
 
 
 def plan(regime_cfgs: dict[str, DictConfig], seeds: list[int], runs_dir: Path, data_root: Path,
-         threads: int, device: str) -> list[RunSpec]:
+         threads: int, device: str, flush_denormal: bool) -> list[RunSpec]:
     """Seed-major order, so an interrupted grid already holds every regime for its first seeds."""
     return [RunSpec(effective_run_config(cfg, seed), OmegaConf.to_container(cfg, resolve=True), str(runs_dir),
-                    str(data_root), threads, device)
+                    str(data_root), threads, device, flush_denormal)
             for seed in seeds for cfg in regime_cfgs.values()]
 
 
@@ -82,6 +83,7 @@ def load_data(task, cfg: DictConfig, data_root: Path):
 def execute(spec: RunSpec, progress: bool | None = None) -> dict:
     """Train one run unless it is done; returns a summary. Diverged and crashed runs are recorded, not raised."""
     from paddle_reg import runtime
+    from paddle_reg.denormals import set_flush_denormal
     from paddle_reg.optim import build_optimizer
     from paddle_reg.regularizers import StepRegularizers
     from paddle_reg.tasks import get_task
@@ -91,6 +93,7 @@ def execute(spec: RunSpec, progress: bool | None = None) -> dict:
     summary = {"label": spec.label, "path": str(run_dir.path)}
     if run_dir.is_done:
         return {**summary, "status": run_dir.status, "skipped": True}
+    flush_mode = set_flush_denormal(spec.flush_denormal)
     device = runtime.select_device(spec.device)
     runtime.set_threads(spec.threads)
     cfg = OmegaConf.create(spec.run_config)
@@ -105,7 +108,7 @@ def execute(spec: RunSpec, progress: bool | None = None) -> dict:
     own = getattr(task, "applies_reg", ())  # reg.<name> the task applies itself (e.g. Mixup that moves boxes)
     step_regs = StepRegularizers(model, {k: v for k, v in (cfg.get("reg") or {}).items() if k not in own},
                                  getattr(task, "image_shape", None))
-    run_dir.start(spec.resolved, spec.run_config, runtime.environment(device, spec.threads), groups.table())
+    run_dir.start(spec.resolved, spec.run_config, runtime.environment(device, spec.threads, flush_mode), groups.table())
     trainer = Trainer(task, model, optimizer, scheduler, run_dir, train_settings(cfg), label=spec.label,
                       progress=progress, step_regs=step_regs)
     started = time.perf_counter()
@@ -126,7 +129,10 @@ def execute(spec: RunSpec, progress: bool | None = None) -> dict:
     return {**summary, "status": "finished"}
 
 
-def _init_worker(level: int) -> None:
+def _init_worker(level: int, flush_denormal: bool) -> None:
+    from paddle_reg.denormals import set_flush_denormal
+
+    set_flush_denormal(flush_denormal)  # before Paddle starts threads: they inherit this thread's float mode
     import paddle  # noqa: F401  (its import installs a root log handler; replace it with ours)
 
     logging.basicConfig(level=level, format=LOG_FORMAT, datefmt="%H:%M:%S", force=True)
@@ -143,7 +149,7 @@ def execute_all(specs: list[RunSpec], jobs: int, progress: bool | None) -> list[
     context = multiprocessing.get_context("spawn")  # Paddle's runtime is not fork-safe
     bar = tqdm(total=len(pending), desc="runs", disable=None if progress is None else not progress)
     with ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=context, initializer=_init_worker,
-                             initargs=(logging.getLogger().level or logging.INFO,)) as pool:
+                             initargs=(logging.getLogger().level or logging.INFO, pending[0].flush_denormal)) as pool:
         futures = [pool.submit(execute, spec, False) for spec in pending]
         try:
             for future in as_completed(futures):

@@ -64,7 +64,7 @@ def plan_command(cfg: DictConfig, overrides: list[str], data_root: Path, report_
     for arm_cfg in arm_cfgs.values():
         validate(arm_cfg, task, [arm_cfg.regime.name])
     runs_dir = Path(cfg.paths.runs_dir).resolve()
-    specs = grid.plan(arm_cfgs, list(cfg.seeds), runs_dir, data_root, cfg.threads, cfg.device)
+    specs = grid.plan(arm_cfgs, list(cfg.seeds), runs_dir, data_root, cfg.threads, cfg.device, cfg.flush_denormal)
     # grid.plan is seed-major: for each seed, one spec per arm in order
     labels = {str(spec.run_dir.path): label for spec, label in zip(specs, [a for _ in cfg.seeds for a in arm_cfgs])}
     claim_id = OmegaConf.select(cfg, "claim.id")
@@ -88,6 +88,9 @@ def reproduce_command(overrides: list[str]) -> str:
 
 
 def run_command(cfg: DictConfig, overrides: list[str], report_subdir: str = "") -> int:
+    from paddle_reg.denormals import set_flush_denormal
+
+    set_flush_denormal(cfg.flush_denormal is True)  # first: before Paddle is imported and starts threads
     from paddle_reg import grid
     from paddle_reg.datasource import data_root
     from paddle_reg.tasks import get_task

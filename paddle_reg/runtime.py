@@ -62,13 +62,20 @@ def git_commit() -> str | None:
     return commit or None
 
 
-def environment(device: str, threads: int) -> dict:
+def flushes_subnormals() -> bool:
+    """Whether Paddle's CPU arithmetic here gives 0 for a product whose exact value is subnormal (1e-38 × 1e-3)."""
+    return float(paddle.to_tensor(1e-38, dtype="float32") * 1e-3) == 0.0
+
+
+def environment(device: str, threads: int, flush_mode: str) -> dict:
     return {
         "paddle": paddle.__version__,
         "python": platform.python_version(),
         "device": device,
         "gpu_name": paddle.device.cuda.get_device_name() if device == "gpu" else None,
         "threads": threads,
+        "flush_denormal": flush_mode,  # the CPU's subnormal mode set for the run (paddle_reg.denormals)
+        "subnormals_flushed": flushes_subnormals(),
         "cpu": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "host": platform.node(),

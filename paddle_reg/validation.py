@@ -154,3 +154,5 @@ def validate(cfg: DictConfig, task, regimes: list[str]) -> None:
     validate_optim(cfg.optim)
     if cfg.device not in DEVICES:
         raise UserError(f"device={cfg.device} is unknown: choose one of {', '.join(DEVICES)}")
+    if not isinstance(cfg.flush_denormal, bool):
+        raise UserError(f"flush_denormal={cfg.flush_denormal} must be true or false")

@@ -14,7 +14,7 @@ from paddle import nn
 from paddle_reg.classification import ArraySplit, ClassificationTask, stratified_subset
 from paddle_reg.datasource import RemoteFile, fetch
 from paddle_reg.errors import UserError
-from paddle_reg.regularizers import DropConnectLinear, GaussianDropout
+from paddle_reg.regularizers import DropConnectLinear, Dropout, GaussianDropout
 
 MIRRORS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -74,10 +74,10 @@ class MLP(nn.Layer):
     def __init__(self, in_features: int, hidden: list[int], classes: int, input_p: float, hidden_p: float,
                  position: str = "after_relu", gaussian_p: float | None = None, dropconnect_p: float | None = None):
         super().__init__()
-        layers: list[nn.Layer] = [nn.Dropout(input_p)] if input_p > 0 else []
+        layers: list[nn.Layer] = [Dropout(input_p)] if input_p > 0 else []
         width = in_features
         for size in hidden:
-            noise = ([nn.Dropout(hidden_p)] if hidden_p > 0 else []) + ([GaussianDropout(gaussian_p)] if gaussian_p else [])
+            noise = ([Dropout(hidden_p)] if hidden_p > 0 else []) + ([GaussianDropout(gaussian_p)] if gaussian_p else [])
             linear = DropConnectLinear(width, size, dropconnect_p) if dropconnect_p else nn.Linear(width, size)
             layers += [linear, nn.ReLU(), *noise] if position == "after_relu" else [linear, *noise, nn.ReLU()]
             width = size

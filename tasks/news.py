@@ -14,7 +14,7 @@ from paddle import nn
 
 from paddle_reg.classification import ArraySplit, ClassificationTask, stratified_subset
 from paddle_reg.errors import UserError
-from paddle_reg.regularizers import DropConnectLinear, GaussianDropout, SpatialDropout1D
+from paddle_reg.regularizers import DropConnectLinear, Dropout, GaussianDropout, SpatialDropout1D
 from paddle_reg.task_api import LatestPerSplit, ReportMetric
 from paddle_reg.tasks.news_text import (ZH_CLASS_NAMES, build_vocab, cache_root, cached_corpus, encode,
                                         pretrained_rows, save_vocab, tokenizer_settings)
@@ -53,7 +53,7 @@ class BiLSTMClassifier(nn.Layer):
         self.lstm = nn.LSTM(embed_dim, hidden, num_layers=layers, direction="bidirect", dropout=lstm_p)
         self.fc = DropConnectLinear(2 * hidden, fc, dropconnect_p) if dropconnect_p else nn.Linear(2 * hidden, fc)
         self.act = nn.ReLU()
-        self.dropout = nn.Dropout(fc_p)
+        self.dropout = Dropout(fc_p)
         self.noise = GaussianDropout(gaussian_p) if gaussian_p else None
         self.classifier = nn.Linear(fc, classes)
 

@@ -147,3 +147,28 @@ def test_inverted_dropout_commutes_with_relu_so_both_positions_give_the_same_out
         model = MLP(784, [64, 64], 10, 0.0, 0.5, position=position)
         outputs.append(model(paddle.rand([32, 784])).numpy())
     np.testing.assert_array_equal(outputs[0], outputs[1])
+
+
+def test_dropout_drops_a_fraction_p_scales_the_rest_and_draws_follow_paddle_seed():
+    x = paddle.rand([400, 500]) + 0.5
+    x.stop_gradient = False
+    paddle.seed(7)
+    out = Dropout(P)(x)
+    kept = out.numpy() != 0
+    assert (~kept).mean() == pytest.approx(P, abs=0.005)
+    np.testing.assert_allclose(out.numpy()[kept], x.numpy()[kept] / (1 - P), rtol=1e-6)
+    out.sum().backward()  # the gradient is the same mask: 1/(1−p) where kept, 0 where dropped
+    np.testing.assert_allclose(x.grad.numpy(), kept / (1 - P), rtol=1e-6)
+    paddle.seed(7)
+    assert np.array_equal(Dropout(P)(x).numpy(), out.numpy())
+    assert not np.array_equal(Dropout(P)(x).numpy(), out.numpy())  # the next call draws a new mask
+
+
+def test_dropout_matches_paddles_own_in_distribution():
+    """The suite's mask (NumPy's generator on the CPU) and F.dropout's: same drop rate and scale, within 3 sd."""
+    paddle.seed(0)
+    ones = paddle.ones([1_000_000])
+    ours, paddles = Dropout(P)(ones).numpy(), paddle.nn.functional.dropout(ones, P).numpy()
+    sd = np.sqrt(P * (1 - P) / ones.shape[0])
+    assert abs((ours == 0).mean() - (paddles == 0).mean()) < 3 * np.sqrt(2) * sd
+    assert set(np.unique(ours)) == set(np.unique(paddles)) == {0.0, np.float32(1 / (1 - P))}

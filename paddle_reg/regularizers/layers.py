@@ -10,10 +10,17 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-Dropout = nn.Dropout  # Paddle's own inverted dropout: x·m/(1−p), m ~ Bernoulli(1−p) per element
+from paddle_reg.regularizers.noise import gaussian_noise, on_cpu, scaled_keep_mask
 
 DROPOUT_POSITIONS = ("after_relu", "before_relu")  # where a dropout site sits relative to its activation
 CHANNEL_AXES = {"NCL": [0, 1], "NLC": [0, 2], "NCHW": [0, 1], "NHWC": [0, 3]}
+
+
+def dropout(x, p: float, training: bool = True):
+    """x·m/(1−p), m ~ Bernoulli(1−p) per element: Paddle's ``F.dropout`` with the mask drawn by NumPy on the CPU."""
+    if not training or p == 0.0:
+        return x
+    return x * scaled_keep_mask(x.shape, 1.0 - p, x.dtype) if on_cpu(x) else F.dropout(x, p, training=True)
 
 
 def spatial_dropout(x, p: float, training: bool = True, data_format: str = "NCHW"):
@@ -27,14 +34,13 @@ def gaussian_dropout(x, p: float, training: bool = True):
     """x·n, n ~ N(1, p/(1−p)) per element: dropout's mean and variance with continuous noise."""
     if not training or p == 0.0:
         return x
-    return x * paddle.normal(1.0, math.sqrt(p / (1.0 - p)), x.shape)
+    std = math.sqrt(p / (1.0 - p))
+    return x * (gaussian_noise(x.shape, std, x.dtype) if on_cpu(x) else paddle.normal(1.0, std, x.shape))
 
 
 def drop_connect(weight, p: float, training: bool = True):
     """W·M/(1−p), M ~ Bernoulli(1−p) per weight, one mask per call (per batch)."""
-    if not training or p == 0.0:
-        return weight
-    return F.dropout(weight, p, training=True)
+    return dropout(weight, p, training)
 
 
 def drop_path(x, p: float, training: bool = True):
@@ -78,6 +84,13 @@ class _Stochastic(nn.Layer):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class Dropout(_Stochastic):
+    """Inverted dropout per element; the identity in eval mode."""
+
+    def forward(self, x):
+        return dropout(x, self.p, self.training)
 
 
 class SpatialDropout1D(_Stochastic):

@@ -33,6 +33,10 @@ def test_every_experiment_claim_has_an_experiment_or_a_reason():
         if entry.get("out_of_scope"):
             assert "experiment" not in entry, entry["id"]
             continue
+        if entry.get("benchmark"):
+            assert (REPO / "benchmarks" / f"{entry['benchmark']}.py").is_file(), entry["id"]
+            assert entry["id"] in verdicts.BENCHMARK_EVALUATORS, entry["id"]
+            continue
         assert (experiments / f"{entry['experiment']}.yaml").is_file(), entry["id"]
         assert entry["id"] in verdicts.EVALUATORS, entry["id"]
     assert [c["id"] for c in verdicts.claims()["fact_claims"]] == [f"F{i}" for i in range(1, 10)]

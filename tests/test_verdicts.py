@@ -143,3 +143,28 @@ def test_e3_identical_arms_paired_by_seed_are_refuted_as_no_difference():
             for arm in ("after_relu", "before_relu") for s in range(3)]
     result = v.e3(evidence(runs))
     assert result.parts[0].verdict == v.REFUTED and "paired by seed" in result.parts[0].evidence
+
+
+def cost_record(plain: dict[str, list[float]], suite_ratio: float = 1.05) -> dict:
+    arms = lambda ratios: {name: {"ratios": r, "seconds": []} for name, r in ratios.items()}  # noqa: E731
+    return {"rounds": 4, "command": "python benchmarks/regularization_cost.py",
+            "machine": {"cpu": "test CPU", "cpu_count": 2, "load_average": [0.1, 0.1, 0.1],
+                        "calibration_steps_per_s": 200.0, "git_commit": "abc"},
+            "paddle": {"arms": arms(plain)},
+            "suite": {"arms": arms({name: [suite_ratio] * 4 for name in ("dropout", "weight_decay", "both")})}}
+
+
+def test_e8_is_judged_from_the_benchmark_record_and_missing_record_says_how_to_make_it(tmp_path):
+    entry = next(c for c in v.claims()["experiment_claims"] if c["id"] == "E8")
+    missing = v.benchmark_claim(entry, tmp_path)
+    assert missing.verdict == v.INCONCLUSIVE and missing.command == "python benchmarks/regularization_cost.py"
+    claimed = {"both": [1.14, 1.15, 1.16, 1.15], "dropout": [1.01, 0.99, 1.0, 1.02],
+               "weight_decay": [1.0, 1.005, 0.998, 1.001], "weight_decay_adamw": [1.0] * 4}
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "regularization_cost.json").write_text(__import__("json").dumps(cost_record(claimed)))
+    result = v.benchmark_claim(entry, tmp_path)
+    assert result.verdict == v.SUPPORTED and result.measured_in == "benchmarks/regularization_cost.json"
+    assert "the suite's Trainer: Δ = +5 %" in result.parts[0].evidence
+    costly = {**claimed, "weight_decay": [1.36, 1.38, 1.37, 1.39]}
+    parts = {p.statement.split()[0]: p.verdict for p in v.e8(cost_record(costly), "x").parts}
+    assert parts == {"both": v.SUPPORTED, "dropout": v.SUPPORTED, "weight_decay": v.REFUTED}

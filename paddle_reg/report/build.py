@@ -140,6 +140,9 @@ def claim_results(task: str, evidence: verdicts.Evidence, reports_dir: Path | No
             continue
         if not only and task not in entry.get("tasks", []) and not entry.get("out_of_scope"):
             continue
+        if entry.get("benchmark"):
+            results.append(verdicts.benchmark_claim(entry, Path(reports_dir) if reports_dir is not None else None))
+            continue
         measurable_here = only or entry.get("from_grid")
         result = verdicts.evaluate(entry["id"], evidence) if measurable_here and not entry.get("out_of_scope") else None
         if result is None and not only and reports_dir is not None and entry.get("experiment"):

@@ -46,6 +46,9 @@ def claim_table(reports_dir: Path, tasks: list[dict]) -> list[dict]:
     rows = []
     for entry in verdicts.claims()["experiment_claims"]:
         results = []
+        if entry.get("benchmark"):
+            result = verdicts.benchmark_claim(entry, reports_dir)
+            results.append((result, result.measured_in or None))
         if entry["id"] in experiments:
             results.append(experiments[entry["id"]])
         for task in tasks:

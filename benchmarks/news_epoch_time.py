@@ -16,6 +16,7 @@ import paddle
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
+from machine import prepare
 from paddle_reg import runtime
 from paddle_reg.classification import ArraySplit
 from paddle_reg.datasource import data_root
@@ -37,7 +38,7 @@ def main() -> None:
     with initialize_config_module(config_module="paddle_reg.configs", version_base="1.3"):
         cfg = compose(config_name="config", overrides=["task=news", f"profile={args.profile}",
                                                        f"regime={args.regime}", *args.overrides])
-    runtime.set_threads(cfg.threads)
+    prepare(cfg.threads)
     task = get_task("news")
     started = time.perf_counter()
     data = task.load_data(cfg, data_root(cfg.paths.data_root))

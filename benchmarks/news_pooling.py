@@ -13,7 +13,7 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 
-from paddle_reg import runtime
+from machine import prepare
 from paddle_reg.tasks.news import BiLSTMClassifier
 
 VOCAB, MAX_LEN, CLASSES = 3000, 32, 10
@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--layers", type=int, default=1)
     args = parser.parse_args()
-    runtime.set_threads(args.threads)
+    prepare(args.threads)
     data = batches(args.steps, args.batch, seed=0)
     speeds: dict[str, list[float]] = {"mean": [], "max": []}
     models = {}

@@ -1,4 +1,4 @@
-"""Regularizer layers' cost: forward + backward time of each against paddle.nn.Dropout on the same tensor.
+"""Regularizer layers' cost: forward + backward time of each against Paddle's own nn.Dropout on the same tensor.
 
 The layers run interleaved, round after round, in one process; each round times every layer on the same input,
 and the printed ratio is the median over rounds of layer time / Dropout time (goal ≤ 1.5). DropConnect, which
@@ -15,7 +15,7 @@ import time
 import numpy as np
 import paddle
 
-from paddle_reg import runtime
+from machine import prepare
 from paddle_reg.regularizers import (DropBlock2D, DropConnectLinear, DropPath, Dropout, GaussianDropout,
                                      SpatialDropout1D, SpatialDropout2D, cutmix, cutout, mixup)
 
@@ -39,11 +39,12 @@ def fwd_bwd(fn, shape: list[int], repeats: int) -> float:
 
 def cases() -> dict[str, tuple]:
     """name → (layer call, its Dropout baseline, input shape)."""
-    dropout = Dropout(P)
+    dropout = paddle.nn.Dropout(P)
     rng = np.random.default_rng(0)
     labels = paddle.zeros([IMAGES[0]], dtype="int64")
     linear, connect = paddle.nn.Linear(1024, 1024), DropConnectLinear(1024, 1024, P)
     return {
+        "Dropout (the suite's)": (Dropout(P), dropout, MAPS),
         "SpatialDropout2D": (SpatialDropout2D(P), dropout, MAPS),
         "SpatialDropout1D (NLC)": (SpatialDropout1D(P, "NLC"), dropout, SEQUENCE),
         "GaussianDropout": (GaussianDropout(P), dropout, MAPS),
@@ -62,7 +63,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    runtime.set_threads(args.threads)
+    prepare(args.threads)
     paddle.seed(0)
     table = cases()
     for layer, baseline, shape in table.values():  # warm-up: kernel setup is paid by neither side

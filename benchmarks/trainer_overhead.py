@@ -22,6 +22,7 @@ import paddle
 import paddle.nn.functional as F
 from omegaconf import OmegaConf
 
+from machine import prepare
 from paddle_reg import runtime
 from paddle_reg.datasource import data_root
 from paddle_reg.optim import build_optimizer
@@ -82,7 +83,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     logging.getLogger("paddle_reg").setLevel(logging.WARNING)  # no per-epoch lines in the measurement output
-    runtime.set_threads(args.threads)
+    prepare(args.threads)
     task = get_task("mnist")
     data = task.load_data(CFG, data_root())
     bare_loop(task, data, 1)  # warm-up: first-call kernel setup is paid by neither side

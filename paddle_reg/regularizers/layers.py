@@ -10,7 +10,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-from paddle_reg.regularizers.noise import gaussian_noise, on_cpu, scaled_keep_mask
+from paddle_reg.regularizers.noise import bernoulli, gaussian_noise, on_cpu, scaled_keep_mask
 
 DROPOUT_POSITIONS = ("after_relu", "before_relu")  # where a dropout site sits relative to its activation
 CHANNEL_AXES = {"NCL": [0, 1], "NLC": [0, 2], "NCHW": [0, 1], "NHWC": [0, 3]}
@@ -65,7 +65,7 @@ def drop_block(x, p: float, block_size: int, training: bool = True):
     _, _, height, width = x.shape
     size = min(block_size, height, width)
     gamma = p * height * width / size**2 / ((height - size + 1) * (width - size + 1))
-    seeds = (paddle.rand(x.shape, dtype=x.dtype) < gamma).astype(x.dtype)
+    seeds = bernoulli(x.shape, gamma, x.dtype) if on_cpu(x) else (paddle.rand(x.shape, dtype=x.dtype) < gamma).astype(x.dtype)
     # a size × size max filter as two 1-D passes; even sizes pad one extra row/column, cut off after
     rows = F.max_pool2d(seeds, kernel_size=(size, 1), stride=1, padding=(size // 2, 0))[:, :, :height]
     blocks = F.max_pool2d(rows, kernel_size=(1, size), stride=1, padding=(0, size // 2))[:, :, :, :width]

@@ -33,7 +33,7 @@ def mixup(images, labels, alpha: float, rng: np.random.Generator) -> tuple[paddl
     """x ← λ·x + (1−λ)·x[perm], λ ~ Beta(α, α) (Zhang et al. 2018)."""
     lam = float(rng.beta(alpha, alpha))
     perm = paddle.to_tensor(rng.permutation(len(labels)))
-    return lam * images + (1.0 - lam) * images[perm], MixedTargets(labels, labels[perm], lam)
+    return paddle.lerp(paddle.gather(images, perm), images, lam), MixedTargets(labels, paddle.gather(labels, perm), lam)
 
 
 def random_box(height: int, width: int, area_fraction: float, rng: np.random.Generator) -> tuple[int, int, int, int]:
@@ -59,7 +59,8 @@ def cutmix(images, labels, alpha: float, rng: np.random.Generator) -> tuple[padd
     inside = box_mask((height, width), box)
     perm = paddle.to_tensor(rng.permutation(len(labels)))
     lam = 1.0 - float(inside.sum()) / (height * width)
-    return paddle.where(paddle.to_tensor(inside > 0), images[perm], images), MixedTargets(labels, labels[perm], lam)
+    mixed = paddle.where(paddle.to_tensor(inside > 0), paddle.gather(images, perm), images)
+    return mixed, MixedTargets(labels, paddle.gather(labels, perm), lam)
 
 
 def cutout_masks(count: int, height: int, width: int, size: int, rng: np.random.Generator) -> np.ndarray:

@@ -19,10 +19,15 @@ def _numpy_generator() -> np.random.Generator:
     return np.random.default_rng(paddle.base.core.default_cpu_generator().random())
 
 
+def bernoulli(shape: list[int], prob: float, dtype, scale: float = 1.0) -> paddle.Tensor:
+    """scale·m with m ~ Bernoulli(prob) per element (a CPU tensor)."""
+    uniform = _numpy_generator().random(shape, dtype=np.float32)
+    return paddle.to_tensor(np.multiply(uniform < np.float32(prob), scale, dtype=np.float32), dtype=dtype)
+
+
 def scaled_keep_mask(shape: list[int], keep: float, dtype) -> paddle.Tensor:
     """m/keep with m ~ Bernoulli(keep) per element (a CPU tensor): E[m/keep] = 1."""
-    uniform = _numpy_generator().random(shape, dtype=np.float32)
-    return paddle.to_tensor(np.multiply(uniform >= np.float32(1.0 - keep), 1.0 / keep, dtype=np.float32), dtype=dtype)
+    return bernoulli(shape, keep, dtype, 1.0 / keep)
 
 
 def gaussian_noise(shape: list[int], std: float, dtype) -> paddle.Tensor:

@@ -15,6 +15,18 @@ from hydra import compose, initialize_config_module
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def user_cache_dir(tmp_path_factory):
+    """A per-user cache dir of the session's own (facts F1–F9, news tokens), for the tests and the CLI runs they start."""
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
+    yield Path(os.environ["XDG_CACHE_HOME"])
+    if before is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
+
+
 def write_idx(path: Path, array: np.ndarray, magic: int) -> None:
     header = struct.pack(f">{1 + array.ndim}i", magic, *array.shape)
     path.parent.mkdir(parents=True, exist_ok=True)

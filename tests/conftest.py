@@ -65,8 +65,10 @@ def mnist_root(tmp_path: Path) -> Path:
 TINY = ["task=mnist", "profile=smoke", "data.val_size=200", "model.hidden=[32]", "jobs=1", "report=false"]
 
 
-def run_cli(args: list[str], cwd: Path, data_root: Path | None, timeout: int = 300, **popen) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "PADDLE_REG_DATA"}
+def run_cli(args: list[str], cwd: Path, data_root: Path | None, timeout: int = 300, env: dict | None = None,
+            **popen) -> subprocess.CompletedProcess:
+    """``python -m paddle_reg.run ARGS`` in ``cwd``, this process's environment with ``env`` on top."""
+    env = {**{k: v for k, v in os.environ.items() if k != "PADDLE_REG_DATA"}, **(env or {})}
     if data_root is not None:
         env["PADDLE_REG_DATA"] = str(data_root)
     return subprocess.run([sys.executable, "-m", "paddle_reg.run", *args], cwd=cwd, env=env, capture_output=True,

@@ -1,4 +1,4 @@
-"""The suite's Hydra configs; ``hydra.searchpath`` in config.yaml adds the plugged-in tasks' (paddle_reg.task_registry)."""
+"""The suite's Hydra configs; ``hydra.searchpath`` in config.yaml adds the plugged-in tasks' config folders."""
 from omegaconf import OmegaConf
 
 from paddle_reg.task_registry import plugin_config_dirs

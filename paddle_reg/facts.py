@@ -311,7 +311,7 @@ def check_all() -> list[FactResult]:
 def cache_path() -> Path:
     """Where the results for this Paddle version and this code live: keyed by both, the code being this module and
     the suite's layers and optimizer factory (F2, F5, F6 and F9 measure them)."""
-    code = hashlib.sha256(b"".join(Path(module).read_bytes() for module in (__file__, layers.__file__, optim.__file__)))
+    code = hashlib.sha256(b"".join(Path(source).read_bytes() for source in (__file__, layers.__file__, optim.__file__)))
     return user_cache_dir() / "facts" / f"paddle-{paddle.__version__}-{code.hexdigest()[:12]}.json"
 
 

@@ -22,7 +22,7 @@ from paddle_reg.classification import ArraySplit
 from paddle_reg.datasource import data_root
 from paddle_reg.grid import effective_run_config
 from paddle_reg.optim import build_optimizer
-from paddle_reg.tasks import get_task
+from paddle_reg.task_registry import get_task
 from paddle_reg.tasks.news import predict
 
 

@@ -27,7 +27,7 @@ from paddle_reg.datasource import data_root
 from paddle_reg.grid import effective_run_config
 from paddle_reg.optim import build_optimizer
 from paddle_reg.store import RunDir
-from paddle_reg.tasks import get_task
+from paddle_reg.task_registry import get_task
 from paddle_reg.tasks.pcb_data import crop_around_defect
 from paddle_reg.trainer import Trainer, TrainSettings
 

@@ -126,7 +126,7 @@ def main() -> int:
 
     from paddle_reg.datasource import data_root
     from paddle_reg.store import write_json
-    from paddle_reg.tasks import get_task
+    from paddle_reg.task_registry import get_task
 
     task = get_task("mnist")
     configs = {name: suite_config(name, args.train_size) for name in SUITE_REGIMES}

@@ -7,7 +7,7 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 
-from paddle_reg.task_api import ReportMetric
+from paddle_reg.task_api import Evaluation, ReportMetric, Task
 
 EVAL_BATCH_SIZE = 1000
 
@@ -35,7 +35,7 @@ def stratified_subset(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate(picked))
 
 
-class ClassificationTask:
+class ClassificationTask(Task):
     """Cross-entropy classification over in-memory ``ArraySplit`` data; the best epoch has the lowest val error."""
 
     monitor = "error"
@@ -81,4 +81,5 @@ class ClassificationTask:
             correct += int((logits.argmax(axis=-1) == labels).astype("int64").sum())
         if was_training:
             model.train()
-        return {"loss": loss_sum / len(part), "accuracy": correct / len(part), "error": 1.0 - correct / len(part)}
+        return Evaluation({"loss": loss_sum / len(part), "accuracy": correct / len(part),
+                           "error": 1.0 - correct / len(part)})

@@ -1,4 +1,5 @@
-"""Where data files live, and fetching a missing one from its public source with a SHA-256 check."""
+"""Where data files live (and the per-user cache dir), and fetching a missing one from its public source with a SHA-256
+check."""
 from __future__ import annotations
 
 import hashlib
@@ -26,12 +27,17 @@ class RemoteFile:
     urls: tuple[str, ...]
 
 
+def user_cache_dir() -> Path:
+    """The suite's per-user cache dir (``~/.cache/paddle_reg`` on Linux, or under ``$XDG_CACHE_HOME``)."""
+    return Path(platformdirs.user_cache_dir("paddle_reg"))
+
+
 def data_root(configured: str | None = None) -> Path:
-    """The env variable wins, then the config value (``paths.data_root``), then a per-user cache dir."""
+    """The env variable wins, then the config value (``paths.data_root``), then the per-user cache dir."""
     chosen = os.environ.get(DATA_ROOT_ENV) or configured
     if chosen:
         return Path(chosen).expanduser().resolve()
-    return Path(platformdirs.user_cache_dir("paddle_reg")) / "data"
+    return user_cache_dir() / "data"
 
 
 def sha256_of(path: Path) -> str:

@@ -1,22 +1,29 @@
 """Framework facts F1–F9 of the claims, measured on the installed Paddle: ``python -m paddle_reg.facts``.
 
 Each check measures what Paddle (or the suite's layer the claim is about) does and derives the verdict from
-the numbers with the rule it states, so the verdict flips if Paddle behaves the other way.
+the numbers with the rule it states, so the verdict flips if Paddle behaves the other way. The command caches
+its results per Paddle version and facts code; reports read that cache (``cached_results``).
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import math
 import sys
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import paddle
 import paddle.nn.functional as F
 from paddle import nn
 
-from paddle_reg.regularizers import DropPath, GaussianDropout
-from paddle_reg.tasks.mnist import MLP
+from paddle_reg import optim
+from paddle_reg.datasource import user_cache_dir
+from paddle_reg.regularizers import DropPath, GaussianDropout, layers
+from paddle_reg.store import write_atomic
 
 SAMPLES = 1_000_000  # elements per statistical check: the standard error of a kept fraction is ~5e-4
 EXACT = 1e-6  # relative tolerance for "the same number" in float32
@@ -39,6 +46,12 @@ def _close(a, b, rel: float = EXACT) -> bool:
     return bool(np.allclose(a, b, rtol=rel, atol=rel))
 
 
+def mlp(hidden: int, input_p: float, hidden_p: float) -> nn.Sequential:
+    """784 → hidden → 10 with Dropout on the input and after the hidden ReLU: the MNIST task's MLP, small."""
+    return nn.Sequential(nn.Dropout(input_p), nn.Linear(784, hidden), nn.ReLU(), nn.Dropout(hidden_p),
+                         nn.Linear(hidden, 10))
+
+
 def f1_dropout_is_inverted() -> FactResult:
     p = 0.3
     paddle.seed(0)
@@ -56,18 +69,18 @@ def f1_dropout_is_inverted() -> FactResult:
 def f2_eval_mode_is_deterministic() -> FactResult:
     paddle.seed(0)
     x = paddle.rand([64, 784])
-    mlp, path = MLP(784, [256], 10, 0.2, 0.5), DropPath(0.5)
-    mlp.train()
+    model, path = mlp(256, 0.2, 0.5), DropPath(0.5)
+    model.train()
     path.train()
-    train_differs = not _close(mlp(x).numpy(), mlp(x).numpy()) and not _close(path(x).numpy(), path(x).numpy())
-    mlp.eval()
+    train_differs = not _close(model(x).numpy(), model(x).numpy()) and not _close(path(x).numpy(), path(x).numpy())
+    model.eval()
     path.eval()
-    first = mlp(x).numpy()
+    first = model(x).numpy()
     without_dropout = x
-    for layer in mlp.net:  # the same weights with the dropout layers left out
+    for layer in model.children():  # the same weights with the dropout layers left out
         without_dropout = without_dropout if isinstance(layer, nn.Dropout) else layer(without_dropout)
-    measured = {"train_two_calls_max_abs_diff": float(np.abs(mlp.train()(x).numpy() - mlp(x).numpy()).max()),
-                "eval_two_calls_max_abs_diff": float(np.abs(mlp.eval()(x).numpy() - first).max()),
+    measured = {"train_two_calls_max_abs_diff": float(np.abs(model.train()(x).numpy() - model(x).numpy()).max()),
+                "eval_two_calls_max_abs_diff": float(np.abs(model.eval()(x).numpy() - first).max()),
                 "eval_vs_no_dropout_model_max_abs_diff": float(np.abs(first - without_dropout.numpy()).max()),
                 "droppath_eval_vs_input_max_abs_diff": float(np.abs(path(x).numpy() - x.numpy()).max())}
     holds = train_differs and measured["eval_two_calls_max_abs_diff"] == 0.0 \
@@ -172,15 +185,13 @@ class ConvBN(nn.Layer):
 
 def _intended_decay(model: nn.Layer) -> set[str]:
     """What the snippet means to decay: weights that are neither biases nor normalization parameters."""
-    from paddle_reg.optim import param_groups_weight_decay
-
-    return set(param_groups_weight_decay(model).decay)
+    return set(optim.param_groups_weight_decay(model).decay)
 
 
 def f5_article_grouping_snippet() -> FactResult:
     measured: dict[str, float | str] = {}
     holds = True
-    for label, model in (("mnist_mlp", MLP(784, [64], 10, 0.0, 0.5)), ("conv_bn", ConvBN())):
+    for label, model in (("mlp", mlp(64, 0.0, 0.5)), ("conv_bn", ConvBN())):
         scope = {"model": model, "paddle": paddle}
         try:
             exec(ARTICLE_GROUPING, scope)  # the article's code, run as written
@@ -197,7 +208,7 @@ def f5_article_grouping_snippet() -> FactResult:
         measured[f"{label}_name_filter_alone_decays"] = ", ".join(sorted(by_name_only))  # were p.name fixed to n
         holds = holds and snippet_decay == intended
     return FactResult("F5", "Article P's grouping snippet puts the weights (not biases, not norm parameters) into the "
-                      "decay group", measured, _verdict(holds), "the snippet, executed as written on the MNIST MLP and "
+                      "decay group", measured, _verdict(holds), "the snippet, executed as written on a 784-64-10 MLP and "
                       "a Conv-BN block, builds its optimizer and its decay group equals the weights that are neither "
                       "biases nor in a normalization layer")
 
@@ -292,7 +303,31 @@ CHECKS = (f1_dropout_is_inverted, f2_eval_mode_is_deterministic, f3_adam_weight_
 def check_all() -> list[FactResult]:
     """Run F1–F9 on the CPU of the installed Paddle."""
     paddle.set_device("cpu")
-    return [check() for check in CHECKS]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="When training, we now always track")  # F7/F8 train BatchNorm
+        return [check() for check in CHECKS]
+
+
+def cache_path() -> Path:
+    """Where the results for this Paddle version and this code live: keyed by both, the code being this module and
+    the suite's layers and optimizer factory (F2, F5, F6 and F9 measure them)."""
+    code = hashlib.sha256(b"".join(Path(source).read_bytes() for source in (__file__, layers.__file__, optim.__file__)))
+    return user_cache_dir() / "facts" / f"paddle-{paddle.__version__}-{code.hexdigest()[:12]}.json"
+
+
+def measure_and_cache() -> list[FactResult]:
+    results = check_all()
+    write_atomic(cache_path(), lambda tmp: tmp.write_text(json.dumps([dataclasses.asdict(r) for r in results],
+                                                                     indent=2, ensure_ascii=False)))
+    return results
+
+
+def cached_results() -> list[FactResult]:
+    """F1–F9 from the cache; measured and cached first when it has none for this Paddle and this code."""
+    try:
+        return [FactResult(**result) for result in json.loads(cache_path().read_text(encoding="utf-8"))]
+    except (OSError, ValueError, TypeError):
+        return measure_and_cache()
 
 
 def _format(value) -> str:
@@ -300,8 +335,7 @@ def _format(value) -> str:
 
 
 def main() -> int:
-    warnings.filterwarnings("ignore", message="When training, we now always track")  # F7/F8 train BatchNorm on purpose
-    for result in check_all():
+    for result in measure_and_cache():
         print(f"{result.id}  {result.verdict:<9}  {result.statement}")
         for key, value in result.measured.items():
             print(f"      {key} = {_format(value)}")

@@ -86,7 +86,7 @@ def execute(spec: RunSpec, progress: bool | None = None) -> dict:
     from paddle_reg.denormals import set_flush_denormal
     from paddle_reg.optim import build_optimizer
     from paddle_reg.regularizers import StepRegularizers
-    from paddle_reg.tasks import get_task
+    from paddle_reg.task_registry import get_task
     from paddle_reg.trainer import Diverged, Trainer, train_settings
 
     run_dir = spec.run_dir
@@ -105,9 +105,8 @@ def execute(spec: RunSpec, progress: bool | None = None) -> dict:
     optimizer, scheduler, groups = build_optimizer(model, cfg.optim, steps_per_epoch, cfg.train.epochs)
     for line in groups.lines():
         log.info("%s %s", spec.label, line)
-    own = getattr(task, "applies_reg", ())  # reg.<name> the task applies itself (e.g. Mixup that moves boxes)
-    step_regs = StepRegularizers(model, {k: v for k, v in (cfg.get("reg") or {}).items() if k not in own},
-                                 getattr(task, "image_shape", None))
+    step_regs = StepRegularizers(model, {k: v for k, v in (cfg.get("reg") or {}).items() if k not in task.applies_reg},
+                                 task.image_shape)
     run_dir.start(spec.resolved, spec.run_config, runtime.environment(device, spec.threads, flush_mode), groups.table())
     trainer = Trainer(task, model, optimizer, scheduler, run_dir, train_settings(cfg), label=spec.label,
                       progress=progress, step_regs=step_regs)

@@ -7,9 +7,8 @@ import numpy as np
 import paddle
 from paddle import nn
 
-from paddle_reg.report.collect import PROBES_FILE
 from paddle_reg.runtime import derived_seed
-from paddle_reg.store import RunDir, read_json, write_json
+from paddle_reg.store import RunDir
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ def unit_failure(task, model: nn.Layer, data, fractions: list[float], repeats: i
         for repeat in range(repeats if k > 0 else 1):
             probe = UnitFailure(model, k, np.random.default_rng(derived_seed(seed, "unit_failure", k, repeat)))
             try:
-                values.append(task.evaluate(model, data, "test")["accuracy"])
+                values.append(task.evaluate(model, data, "test").metrics["accuracy"])
             finally:
                 probe.remove()
         accuracy.append(float(np.mean(values)))
@@ -58,7 +57,7 @@ def run_probes(run_dirs: list[RunDir], task, data, settings: dict) -> None:
 
     fractions = sorted({0.0, *map(float, settings["fractions"])})
     for run_dir in run_dirs:
-        done = read_json(run_dir.path / PROBES_FILE, {})
+        done = run_dir.probes()
         if run_dir.status != "finished" or done.get("unit_failure", {}).get("fractions") == fractions:
             continue
         cfg = OmegaConf.create(run_dir.config()["run"])
@@ -66,5 +65,5 @@ def run_probes(run_dirs: list[RunDir], task, data, settings: dict) -> None:
         run_dir.load_best(model)
         model.eval()
         done["unit_failure"] = unit_failure(task, model, data, fractions, int(settings["repeats"]), cfg.seed)
-        write_json(run_dir.path / PROBES_FILE, done)
+        run_dir.save_probes(done)
         log.info("%s: unit-failure probe %s", run_dir.path, done["unit_failure"]["accuracy"])

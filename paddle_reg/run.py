@@ -56,7 +56,7 @@ def _arm_configs(cfg: DictConfig, overrides: list[str]) -> dict[str, DictConfig]
 def plan_command(cfg: DictConfig, overrides: list[str], data_root: Path, report_subdir: str = "") -> Plan:
     """Validate every arm's config and list its runs (needs an initialized Hydra: the CLI, initialize_config_module)."""
     from paddle_reg import grid
-    from paddle_reg.tasks import get_task
+    from paddle_reg.task_registry import get_task
     from paddle_reg.validation import validate
 
     task = get_task(cfg.task.name)
@@ -93,7 +93,7 @@ def run_command(cfg: DictConfig, overrides: list[str], report_subdir: str = "") 
     set_flush_denormal(cfg.flush_denormal is True)  # first: before Paddle is imported and starts threads
     from paddle_reg import grid
     from paddle_reg.datasource import data_root
-    from paddle_reg.tasks import get_task
+    from paddle_reg.task_registry import get_task
     from paddle_reg.validation import validate
 
     task = get_task(cfg.task.name)

@@ -6,6 +6,7 @@ Layout of a run folder::
     run.json           status (running | finished | diverged | failed), environment, times
     history.json       one record per finished epoch (losses, metrics, wall time)
     final.json         metrics of the best-validation checkpoint on train/val/test (finished runs)
+    probes.json        results of probes over the best checkpoint (claim E9), by probe name
     checkpoint/last.pdckpt   model, optimizer and trainer state after the last finished epoch
     checkpoint/best.pdparams weights of the best validation epoch
     vdl/               VisualDL scalars
@@ -122,6 +123,12 @@ class RunDir:
 
     def final(self) -> dict:
         return read_json(self.path / "final.json", {})
+
+    def probes(self) -> dict:
+        return read_json(self.path / "probes.json", {})
+
+    def save_probes(self, results: dict) -> None:
+        write_json(self.path / "probes.json", results)
 
     def start(self, resolved_config: dict, run_config: dict, env: dict, decay_groups: dict) -> None:
         write_json(self.path / "config.json", {"resolved": resolved_config, "run": run_config})

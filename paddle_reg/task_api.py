@@ -1,19 +1,21 @@
-"""What the trainer and the grid need from a task module (tasks/*.py)."""
+"""The task contract: the base class every task derives from, built in (tasks/*.py) or plugged in."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Protocol
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterator
 
-import numpy as np
-import paddle
-from omegaconf import DictConfig
+if TYPE_CHECKING:  # annotations only: finding a task by name (Hydra's config search path) must not load Paddle
+    import numpy as np
+    import paddle
+    from omegaconf import DictConfig
 
 
 @dataclass(frozen=True)
 class ReportMetric:
     """A metric the report tabulates per regime: ``(final[key] − final[minus]) × scale``, e.g. ``test_error`` × 100 in %."""
 
-    key: str  # a key of final.json: "<split>_<metric>" as returned by Task.evaluate
+    key: str  # a key of final.json: "<split>_<metric>", the metrics of Task.evaluate prefixed with their split
     name: str  # short id used in summary.json and the claims, e.g. "test_error", "gap"
     label: str  # column heading
     unit: str = ""  # "%", "pp", "s", ...
@@ -25,63 +27,78 @@ class ReportMetric:
         return (final[self.key] - (final[self.minus] if self.minus else 0.0)) * self.scale
 
 
-def weights_fingerprint(model: paddle.nn.Layer) -> tuple:
-    """A cheap identity of the current weights (sums of every 16th parameter)."""
-    params = model.parameters()
-    return tuple(round(float(p.sum()), 6) for p in params[:: max(1, len(params) // 16)])
+@dataclass
+class Evaluation:
+    """One pass of a model over one split: its scalar metrics and, optionally, non-scalar details."""
+
+    metrics: dict[str, float]
+    details: dict[str, Any] = field(default_factory=dict)  # JSON-serializable, e.g. a confusion matrix
 
 
-class LatestPerSplit:
-    """The latest result of a task's pass over each split, reused while the weights are unchanged (the trainer
-    evaluates the best checkpoint on test, then asks for its details)."""
+class Task(ABC):
+    """What the grid, the trainer and the report need from a task; the one description of the task contract.
 
-    def __init__(self):
-        self._latest: dict[tuple, tuple] = {}  # (data id, split) → (weights fingerprint, result)
+    A task is one instance of a subclass: a built-in module's ``TASK`` (``tasks/<name>.py``, listed in
+    ``paddle_reg.task_registry``), or the object a package's entry point in the group ``paddle_reg.tasks`` names.
+    The trainer calls ``train_batches``, ``loss`` and ``batch_stats`` per step, ``epoch_metrics`` per epoch and
+    ``evaluate`` once per split and weights; ``paddle_reg.classification.ClassificationTask`` implements all of them
+    but ``load_data`` and ``build_model`` for in-memory arrays and a cross-entropy loss.
 
-    def get(self, model: paddle.nn.Layer, data: Any, split: str, compute: Callable[[], Any]) -> Any:
-        weights, key = weights_fingerprint(model), (id(data), split)
-        if self._latest.get(key, (None,))[0] != weights:
-            self._latest[key] = (weights, compute())
-        return self._latest[key][1]
+    Its config, ``task/<name>.yaml`` (``# @package _global_``) plus ``task_profile/<name>/<profile>.yaml`` for each
+    profile it supports, sets ``task.name``; ``data.val_size`` and ``data.train_size`` (null: all training samples);
+    ``model.dropout.<site>``, the p of each dropout site (the ``dropout`` and ``both`` regimes keep them, the others
+    zero them); ``optim`` (``paddle_reg.optim``'s keys: ``name``, ``lr``, ``weight_decay``, ...); ``reg.<name>``, the
+    value of each extended regime it accepts; ``train.epochs``, ``train.batch_size``, ``train.patience`` (null: no early
+    stopping) and ``train.min_delta``. A plug-in ships these in a ``configs/`` folder of its top-level package.
+    """
 
-
-class Task(Protocol):
-    name: str
+    name: str  # the name of task=NAME, of its config task/<name>.yaml, and of its runs' folder
     # Regimes this task applies; any other is refused. The trainer applies reg.l1, reg.maxnorm and reg.early_stop
     # to any model (and reg.mixup/cutmix/cutout with image_shape); build_model/load_data apply the other reg.<name>.
     regimes: tuple[str, ...]
     monitor: str  # validation metric that picks the best epoch and drives early stopping
     monitor_mode: str  # "min" or "max"
     report_metrics: tuple[ReportMetric, ...]  # the report's regime × metric table, headline metric first
+    # The (C, H, W) view of the inputs; with it the trainer applies the batch augmentations reg.mixup, reg.cutmix and
+    # reg.cutout (classification losses only). None: the inputs are no images, or the task augments them itself.
+    image_shape: tuple[int, int, int] | None = None
+    # The reg.<name> the task applies itself, which the trainer leaves out (the PCB task's Mixup moves boxes too).
+    applies_reg: tuple[str, ...] = ()
 
+    @abstractmethod
     def load_data(self, cfg: DictConfig, data_root) -> Any:
         """Read and validate the splits; raise UserError naming a missing or corrupt file.
 
-        ``cfg`` is the whole composed config (``paths`` included): the grid calls this before any run is recorded.
+        Returns an object with ``train`` (what ``train_batches`` takes; ``len()`` is its sample count) and whatever
+        ``evaluate`` reads for the splits ``train``, ``val`` and ``test``. ``cfg`` is the whole composed config
+        (``paths`` included): the grid calls this before any run is recorded.
         """
 
+    @abstractmethod
     def build_model(self, cfg: DictConfig, data: Any) -> paddle.nn.Layer:
         """The model with the effective (regime-applied) regularization of ``cfg``, sized for ``data`` (e.g. its vocabulary)."""
 
-    def train_batches(self, data: Any, batch_size: int, rng: np.random.Generator) -> Iterator[tuple]:
-        """Shuffled training batches of one epoch, ``(inputs, labels)`` as Paddle tensors."""
+    @abstractmethod
+    def train_batches(self, train: Any, batch_size: int, rng: np.random.Generator) -> Iterator[tuple]:
+        """Shuffled training batches of one epoch of ``data.train``, ``(inputs, labels)`` as Paddle tensors."""
 
-    def loss(self, logits: paddle.Tensor, labels: paddle.Tensor) -> paddle.Tensor:
-        """Mean training loss of a batch."""
+    @abstractmethod
+    def loss(self, outputs: Any, labels: paddle.Tensor) -> paddle.Tensor:
+        """Mean training loss of a batch from the model's training-mode outputs."""
 
-    def batch_stats(self, logits: paddle.Tensor, labels: paddle.Tensor) -> dict[str, paddle.Tensor]:
+    @abstractmethod
+    def batch_stats(self, outputs: Any, labels: paddle.Tensor) -> dict[str, paddle.Tensor]:
         """Per-batch sums the trainer accumulates into running train metrics (kept on device)."""
 
-    def evaluate(self, model: paddle.nn.Layer, data: Any, split: str) -> dict[str, float]:
-        """Metrics of ``model`` in eval mode on one split (``train``, ``val`` or ``test``)."""
-
+    @abstractmethod
     def epoch_metrics(self, sums: dict[str, float], count: int) -> dict[str, float]:
         """Running train metrics of an epoch from the accumulated ``batch_stats`` sums."""
 
-    # Optional: ``image_shape: tuple[int, int, int]``, the (C, H, W) view of the inputs; with it the trainer applies
-    # the batch augmentations reg.mixup, reg.cutmix and reg.cutout (classification losses only).
-    # Optional: ``applies_reg: tuple[str, ...]``, the reg.<name> the task applies itself (the PCB task's Mixup moves
-    # boxes with the images); the trainer leaves those out.
-    # Optional: ``details(model, data) -> dict`` of non-scalar results of the best checkpoint (a confusion
-    # matrix, per-class AP), JSON-serializable; the trainer stores it as final.json["details"].
+    @abstractmethod
+    def evaluate(self, model: paddle.nn.Layer, data: Any, split: str) -> Evaluation:
+        """One pass of ``model`` in eval mode over a split (``train``, ``val`` or ``test``), leaving its mode as it was.
 
+        The trainer stores the metrics as ``<split>_<metric>`` (history.json, final.json) and the details of the best
+        checkpoint's test pass as ``final.json["details"]["test_<key>"]``: a ``{"labels", "matrix"}`` entry becomes
+        heatmaps in the report, a ``{"labels", <column>: [one number per label], ...}`` entry a table.
+        """

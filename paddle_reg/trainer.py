@@ -92,7 +92,7 @@ class Trainer:
                          record["train_loss"], self.monitor, current, " (best)" if state["best_epoch"] == epoch else "")
                 if state["stopped_early"]:
                     log.info("%s early stop: no val improvement for %d epochs", self.label, state["bad_epochs"])
-        return self._final_metrics(data, state)
+        return self._final_metrics(data, state, history)
 
     def _monitored(self, record: dict) -> float:
         key = f"val_{self.monitor}"
@@ -149,20 +149,36 @@ class Trainer:
             raise Diverged(epoch)
         train_metrics = self.task.epoch_metrics({k: float(v) for k, v in sums.items()}, count)
         started = time.perf_counter()
-        val = self.task.evaluate(self.model, data, "val")
+        val = self.task.evaluate(self.model, data, "val").metrics
         record = {"epoch": epoch, "train_loss": train_loss, "epoch_time_s": train_time,
                   "eval_time_s": time.perf_counter() - started, "lr": self.optimizer.get_lr()}
-        record.update({f"train_{k}": v for k, v in train_metrics.items()})
-        record.update({f"val_{k}": v for k, v in val.items()})
-        return record
+        return {**record, **prefixed("train", train_metrics), **prefixed("val", val)}
 
-    def _final_metrics(self, data, state: dict) -> dict:
-        """The best checkpoint's metrics on every split, and the last epoch's test metrics as ``last_test_*``."""
+    def _final_metrics(self, data, state: dict, history: list[dict]) -> dict:
+        """The best checkpoint's metrics on every split and the details of its test pass, and the last epoch's test
+        metrics as ``last_test_*``; no split is evaluated twice with the same weights."""
         final = {"best_epoch": state["best_epoch"], "epochs_run": state["epoch"], "stopped_early": state["stopped_early"]}
-        final.update({f"last_test_{k}": v for k, v in self.task.evaluate(self.model, data, "test").items()})
-        self.run_dir.load_best(self.model)
-        for split in ("train", "val", "test"):
-            final.update({f"{split}_{k}": v for k, v in self.task.evaluate(self.model, data, split).items()})
-        if hasattr(self.task, "details"):
-            final["details"] = self.task.details(self.model, data)
+        test = self.task.evaluate(self.model, data, "test")
+        final.update(prefixed("last_test", test.metrics))
+        if state["best_epoch"] != state["epoch"]:  # else the last weights are the best: their test pass serves both
+            self.run_dir.load_best(self.model)
+            test = self.task.evaluate(self.model, data, "test")
+        final.update(prefixed("train", self.task.evaluate(self.model, data, "train").metrics))
+        final.update(self._best_val(data, history, state["best_epoch"]))
+        final.update(prefixed("test", test.metrics))
+        if test.details:
+            final["details"] = prefixed("test", test.details)
         return final
+
+    def _best_val(self, data, history: list[dict], best_epoch: int) -> dict:
+        """The loaded best checkpoint's ``val_*``: those its epoch recorded, measured again only when that record is
+        missing (a crash between the epoch's checkpoint and its history.json, which resuming does not rewrite)."""
+        record = next((r for r in history if r["epoch"] == best_epoch), None)
+        if record is None:
+            return prefixed("val", self.task.evaluate(self.model, data, "val").metrics)
+        return {k: v for k, v in record.items() if k.startswith("val_")}
+
+
+def prefixed(split: str, values: dict) -> dict:
+    """``{"<split>_<key>": value}``: how history.json and final.json name a split's metrics."""
+    return {f"{split}_{k}": v for k, v in values.items()}

@@ -15,7 +15,7 @@ from paddle import nn
 from paddle_reg.classification import ArraySplit, ClassificationTask, stratified_subset
 from paddle_reg.errors import UserError
 from paddle_reg.regularizers import DropConnectLinear, Dropout, GaussianDropout, SpatialDropout1D
-from paddle_reg.task_api import LatestPerSplit, ReportMetric
+from paddle_reg.task_api import Evaluation, ReportMetric
 from paddle_reg.tasks.news_text import (ZH_CLASS_NAMES, build_vocab, cache_root, cached_corpus, encode,
                                         pretrained_rows, save_vocab, tokenizer_settings)
 
@@ -143,9 +143,6 @@ class NewsTask(ClassificationTask):
         ReportMetric("val_accuracy", "val_accuracy", "val accuracy", "%", 100, better="higher"),
     )
 
-    def __init__(self):
-        self._scores = LatestPerSplit()  # (summed loss, confusion matrix) per split
-
     def batch_inputs(self, ids: np.ndarray) -> paddle.Tensor:
         return paddle.to_tensor(trimmed(ids))
 
@@ -185,26 +182,14 @@ class NewsTask(ClassificationTask):
             model.embedding.weight.set_value(weight)
         return model
 
-    def _loss_and_confusion(self, model, data: NewsData, split: str) -> tuple[float, np.ndarray]:
-        """Summed loss and confusion matrix on one split; the latest per split is reused while the weights are unchanged."""
+    def evaluate(self, model, data: NewsData, split: str) -> Evaluation:
         part: ArraySplit = getattr(data, split)
-
-        def score() -> tuple[float, np.ndarray]:
-            loss_sum, predictions = predict(model, part)
-            return loss_sum, confusion_matrix(part.labels, predictions, len(data.classes))
-
-        return self._scores.get(model, data, split, score)
-
-    def evaluate(self, model, data: NewsData, split: str) -> dict[str, float]:
-        part: ArraySplit = getattr(data, split)
-        loss_sum, confusion = self._loss_and_confusion(model, data, split)
+        loss_sum, predictions = predict(model, part)
+        confusion = confusion_matrix(part.labels, predictions, len(data.classes))
         accuracy = float(np.trace(confusion)) / len(part)
-        return {"loss": loss_sum / len(part), "accuracy": accuracy, "error": 1.0 - accuracy,
-                "macro_f1": macro_f1(confusion)}
-
-    def details(self, model, data: NewsData) -> dict:
-        _, matrix = self._loss_and_confusion(model, data, "test")
-        return {"test_confusion": {"labels": [class_label(c) for c in data.classes], "matrix": matrix.tolist()}}
+        return Evaluation({"loss": loss_sum / len(part), "accuracy": accuracy, "error": 1.0 - accuracy,
+                           "macro_f1": macro_f1(confusion)},
+                          {"confusion": {"labels": [class_label(c) for c in data.classes], "matrix": confusion.tolist()}})
 
 
 TASK = NewsTask()

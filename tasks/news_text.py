@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import platformdirs
 
+from paddle_reg.datasource import user_cache_dir
 from paddle_reg.errors import UserError
 from paddle_reg.store import write_atomic
 
@@ -148,7 +148,7 @@ def file_digest(path: Path) -> str:
 
 def cache_root(configured: str | None) -> Path:
     """``paths.cache_dir``, else the per-user cache dir (``~/.cache/paddle_reg`` on Linux)."""
-    return Path(configured).expanduser().resolve() if configured else Path(platformdirs.user_cache_dir("paddle_reg"))
+    return Path(configured).expanduser().resolve() if configured else user_cache_dir()
 
 
 def corpus_cache_dir(cache: Path, folder: Path, tokenizer: str) -> Path:

@@ -10,7 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from paddle_reg.detection_metrics import ImageDetections, false_positives_per_image, per_class_ap
 from paddle_reg.errors import UserError
-from paddle_reg.task_api import LatestPerSplit, ReportMetric
+from paddle_reg.task_api import Evaluation, ReportMetric, Task
 from paddle_reg.tasks.pcb_data import (CLASSES, IMAGE_SIZE, INPUT_MODES, PcbSplit, crop_around_defect, load_split,
                                        normalized_xywh, random_flip, to_float)
 from paddle_reg.tasks.pcb_model import LOSS_KEYS, build_detector
@@ -77,7 +77,7 @@ def predictions(model, split: PcbSplit) -> list[ImageDetections]:
     return out
 
 
-class PcbTask:
+class PcbTask(Task):
     name = "pcb"
     regimes = ("none", "dropout", "weight_decay", "both", "dropblock", "cutout", "mixup")
     applies_reg = ("dropblock", "cutout", "mixup")  # reg.<name> this task applies itself (boxes move with the image)
@@ -90,9 +90,6 @@ class PcbTask:
         ReportMetric("train_map50", "gap", "gap (train − test mAP@0.5)", "pp", 100, minus="test_map50"),
         ReportMetric("best_epoch", "best_epoch", "best epoch", better="lower"),
     )
-
-    def __init__(self):
-        self._detections = LatestPerSplit()
 
     def load_data(self, cfg: DictConfig, root: Path) -> PcbData:
         d = cfg.data
@@ -141,28 +138,17 @@ class PcbTask:
         return {key: value / count for key, value in sums.items()}
 
     @paddle.no_grad()
-    def detections(self, model, data: PcbData, split: str) -> list[ImageDetections]:
-        def predict_split() -> list[ImageDetections]:
-            was_training = model.training
-            model.eval()
-            found = predictions(model, data.train_eval if split == "train" else getattr(data, split))
-            if was_training:
-                model.train()
-            return found
-
-        return self._detections.get(model, data, split, predict_split)
-
-    def evaluate(self, model, data: PcbData, split: str) -> dict[str, float]:
-        found = self.detections(model, data, split)
-        return {"map50": float(np.nanmean(per_class_ap(found, len(CLASSES), 0.5))),
-                "map33": float(np.nanmean(per_class_ap(found, len(CLASSES), 0.33))),
-                "fp_per_image": false_positives_per_image(found, data.fp_score, data.fp_iou)}
-
-    def details(self, model, data: PcbData) -> dict:
-        found = self.detections(model, data, "test")
+    def evaluate(self, model, data: PcbData, split: str) -> Evaluation:
+        was_training = model.training
+        model.eval()
+        found = predictions(model, data.train_eval if split == "train" else getattr(data, split))
+        if was_training:
+            model.train()
+        ap50, ap33 = per_class_ap(found, len(CLASSES), 0.5), per_class_ap(found, len(CLASSES), 0.33)
         as_list = lambda ap: [None if np.isnan(v) else round(float(v), 4) for v in ap]  # noqa: E731  (None: no boxes)
-        return {"test_per_class_ap": {"labels": list(CLASSES), "ap50": as_list(per_class_ap(found, len(CLASSES), 0.5)),
-                                      "ap33": as_list(per_class_ap(found, len(CLASSES), 0.33))}}
+        return Evaluation({"map50": float(np.nanmean(ap50)), "map33": float(np.nanmean(ap33)),
+                           "fp_per_image": false_positives_per_image(found, data.fp_score, data.fp_iou)},
+                          {"per_class_ap": {"labels": list(CLASSES), "ap50": as_list(ap50), "ap33": as_list(ap33)}})
 
 
 TASK = PcbTask()

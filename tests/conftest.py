@@ -15,6 +15,18 @@ from hydra import compose, initialize_config_module
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def user_cache_dir(tmp_path_factory):
+    """A per-user cache dir of the session's own (facts F1–F9, news tokens), for the tests and the CLI runs they start."""
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
+    yield Path(os.environ["XDG_CACHE_HOME"])
+    if before is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
+
+
 def write_idx(path: Path, array: np.ndarray, magic: int) -> None:
     header = struct.pack(f">{1 + array.ndim}i", magic, *array.shape)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,8 +65,10 @@ def mnist_root(tmp_path: Path) -> Path:
 TINY = ["task=mnist", "profile=smoke", "data.val_size=200", "model.hidden=[32]", "jobs=1", "report=false"]
 
 
-def run_cli(args: list[str], cwd: Path, data_root: Path | None, timeout: int = 300, **popen) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "PADDLE_REG_DATA"}
+def run_cli(args: list[str], cwd: Path, data_root: Path | None, timeout: int = 300, env: dict | None = None,
+            **popen) -> subprocess.CompletedProcess:
+    """``python -m paddle_reg.run ARGS`` in ``cwd``, this process's environment with ``env`` on top."""
+    env = {**{k: v for k, v in os.environ.items() if k != "PADDLE_REG_DATA"}, **(env or {})}
     if data_root is not None:
         env["PADDLE_REG_DATA"] = str(data_root)
     return subprocess.run([sys.executable, "-m", "paddle_reg.run", *args], cwd=cwd, env=env, capture_output=True,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from conftest import compose_config
-from paddle_reg.tasks import get_task
+from paddle_reg.task_registry import get_task
 
 from paddle_reg.errors import UserError
 from paddle_reg.grid import effective_run_config

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 from hydra import compose, initialize_config_module
-from paddle_reg.tasks import TASK_MODULES
+from paddle_reg.task_registry import BUILT_IN
 
 from paddle_reg.run import plan_command
 
@@ -20,7 +20,7 @@ def experiment_task(name: str) -> str:
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_experiment_composes_and_plans_its_arms(name, tmp_path):
-    if experiment_task(name) not in TASK_MODULES:
+    if experiment_task(name) not in BUILT_IN:
         pytest.skip(f"task {experiment_task(name)} is not in this checkout")
     with initialize_config_module(config_module="paddle_reg.configs", version_base="1.3"):
         overrides = [f"+experiment={name}", f"paths.runs_dir={tmp_path}"]

@@ -1,6 +1,10 @@
-"""Framework facts F1–F9: verdicts as measured on Paddle 3.3.1, and checks that flip when Paddle behaves otherwise."""
+"""Framework facts F1–F9: verdicts as measured on Paddle 3.3.1, checks that flip when Paddle behaves otherwise, and
+the cache reports read them from."""
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 import subprocess
 import sys
 
@@ -9,6 +13,7 @@ import paddle
 import pytest
 
 from paddle_reg import facts
+from paddle_reg.report import verdicts
 
 EXPECTED = {"F1": "supported", "F2": "supported", "F3": "refuted", "F4": "supported", "F5": "refuted",
             "F6": "supported", "F7": "supported", "F8": "supported", "F9": "supported"}
@@ -62,9 +67,38 @@ def test_f5_would_be_supported_for_a_working_snippet(monkeypatch):
     assert facts.f5_article_grouping_snippet().verdict == "supported"
 
 
-def test_command_prints_the_table_and_exits_0():
-    result = subprocess.run([sys.executable, "-m", "paddle_reg.facts"], capture_output=True, text=True, timeout=120)
+def test_command_prints_the_table_caches_it_and_exits_0(tmp_path):
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "paddle_reg.facts"], capture_output=True, text=True, timeout=120,
+                            env=env)
     assert result.returncode == 0, result.stderr
     rows = [line.split()[:2] for line in result.stdout.splitlines() if line[:1] == "F"]
     assert rows == [[fact, verdict] for fact, verdict in EXPECTED.items()]
     assert "max_abs_diff_to_coupled_l2" in result.stdout
+    (cached,) = (tmp_path / "paddle_reg" / "facts").glob(f"paddle-{paddle.__version__}-*.json")
+    assert [(r["id"], r["verdict"]) for r in json.loads(cached.read_text())] == list(EXPECTED.items())
+
+
+def test_reports_measure_once_then_read_the_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    measure = facts.check_all
+    calls = []
+    monkeypatch.setattr(facts, "check_all", lambda: calls.append(1) or measure())
+    first, second = verdicts.fact_results(), verdicts.fact_results()  # a run's task report, then its index
+    assert len(calls) == 1 and facts.cache_path().is_file()
+    assert [f.to_json() for f in first] == [f.to_json() for f in second]
+    assert [(f.id, f.verdict) for f in second] == list(EXPECTED.items())
+
+
+def test_reports_show_what_the_cache_holds_for_this_paddle_version(monkeypatch, tmp_path, results):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(facts, "check_all", lambda: pytest.fail("measured although the cache holds the results"))
+    recorded = [dataclasses.replace(r, verdict="refuted", measured={"marker": 0.25}) if r.id == "F1" else r
+                for r in results.values()]
+    facts.cache_path().parent.mkdir(parents=True)
+    facts.cache_path().write_text(json.dumps([dataclasses.asdict(r) for r in recorded]))
+    shown = verdicts.fact_results()
+    assert (shown[0].id, shown[0].verdict, shown[0].parts[0].evidence) == ("F1", "refuted", "marker = 0.25")
+    monkeypatch.setattr(paddle, "__version__", "0.0.0")  # another Paddle: the cache has nothing for it
+    monkeypatch.setattr(facts, "check_all", lambda: list(results.values()))
+    assert verdicts.fact_results()[0].verdict == "supported"

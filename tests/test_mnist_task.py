@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 from conftest import learnable_digits, write_idx
 from paddle_reg.classification import stratified_subset
 from paddle_reg.errors import UserError
-from paddle_reg.tasks import get_task
+from paddle_reg.task_registry import get_task
 from paddle_reg.tasks.mnist import IMAGE_MAGIC, LABEL_MAGIC, MLP, read_idx
 
 

@@ -11,10 +11,9 @@ from omegaconf import OmegaConf
 
 from conftest import NEWS_CLASSES, news_titles, write_news_file
 from paddle_reg.errors import UserError
-from paddle_reg.tasks import get_task, news_text
-from paddle_reg.tasks import news
+from paddle_reg.task_registry import get_task
+from paddle_reg.tasks import news_text
 from paddle_reg.tasks.news import BiLSTMClassifier, confusion_matrix, macro_f1
-from paddle_reg.tasks.news import predict as real_predict
 from paddle_reg.tasks.news_text import PAD, UNK, build_vocab, encode, read_titles, save_vocab, \
     tokenize_corpus
 
@@ -170,32 +169,17 @@ def test_confusion_and_macro_f1():
     assert macro_f1(confusion) == pytest.approx((2 / 4 + 4 / 5 + 0) / 3)
 
 
-def test_evaluate_and_details(news_root, tmp_path):
+def test_one_pass_gives_the_metrics_and_the_confusion_matrix(news_root, tmp_path):
     task = get_task("news")
     data = task.load_data(news_cfg(tmp_path / "cache"), news_root)
     model = task.build_model(news_cfg(tmp_path / "cache"), data)
-    metrics = task.evaluate(model, data, "test")
-    assert set(metrics) == {"loss", "accuracy", "error", "macro_f1"}
-    confusion = task.details(model, data)["test_confusion"]
+    evaluation = task.evaluate(model, data, "test")
+    assert set(evaluation.metrics) == {"loss", "accuracy", "error", "macro_f1"}
+    confusion = evaluation.details["confusion"]
     assert confusion["labels"] == ["财经 finance", "房产 realty", "体育 sports"]
     assert np.array(confusion["matrix"]).sum() == len(data.test)
-    assert np.trace(confusion["matrix"]) / len(data.test) == pytest.approx(metrics["accuracy"])
+    assert np.trace(confusion["matrix"]) / len(data.test) == pytest.approx(evaluation.metrics["accuracy"])
     json.dumps(confusion)
-
-
-def test_details_reuse_the_test_predictions_until_the_weights_change(news_root, tmp_path, monkeypatch):
-    task = get_task("news")
-    data = task.load_data(news_cfg(tmp_path / "cache"), news_root)
-    model = task.build_model(news_cfg(tmp_path / "cache"), data)
-    calls = []
-    monkeypatch.setattr(news, "predict", lambda *args: calls.append(1) or real_predict(*args))
-    task.evaluate(model, data, "test")
-    task.details(model, data)
-    assert len(calls) == 1
-    for param in model.parameters():
-        param.set_value(param.numpy() + 1.0)
-    task.details(model, data)
-    assert len(calls) == 2
 
 
 def test_pretrained_embedding_fills_the_rows_it_knows(news_root, tmp_path):

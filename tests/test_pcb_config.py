@@ -5,7 +5,7 @@ import pytest
 from hydra import compose, initialize_config_module
 
 from paddle_reg.grid import effective_run_config
-from paddle_reg.tasks import get_task
+from paddle_reg.task_registry import get_task
 from paddle_reg.validation import validate
 
 

@@ -31,9 +31,9 @@ def test_probe_zeroes_the_exact_share_of_each_hidden_layer(model_and_data):
 def test_no_failure_is_the_plain_accuracy_and_all_units_failing_is_a_constant_output(model_and_data):
     model, data = model_and_data
     task = MnistTask()
-    clean = task.evaluate(model, data, "test")["accuracy"]
+    clean = task.evaluate(model, data, "test").metrics["accuracy"]
     result = unit_failure(task, model, data, [0.0, 1.0], repeats=2, seed=0)
     assert result["accuracy"][0] == pytest.approx(clean)
     constant = int(np.argmax(model.net[-1].bias.numpy()))  # every hidden unit zeroed: logits are the last bias
     assert result["accuracy"][1] == pytest.approx(np.mean(data.test.labels == constant))
-    assert task.evaluate(model, data, "test")["accuracy"] == pytest.approx(clean)  # hooks are gone
+    assert task.evaluate(model, data, "test").metrics["accuracy"] == pytest.approx(clean)  # hooks are gone

@@ -8,7 +8,7 @@ from omegaconf import OmegaConf
 
 from paddle_reg.regularizers import (DropBlock2D, DropConnectLinear, DropPath, Dropout, GaussianDropout,
                                      SpatialDropout1D, SpatialDropout2D, drop_path_rates, norm_layer)
-from paddle_reg.tasks import get_task
+from paddle_reg.task_registry import get_task
 from paddle_reg.tasks.mnist import MLP
 
 P = 0.3

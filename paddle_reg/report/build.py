@@ -203,7 +203,7 @@ def build_context(run_dirs: list[RunDir], command: str, profile: str, labels: di
     evidence = verdicts.Evidence(task, summaries, tuple(report_metrics(task)) if records else (), command,
                                  measured_in or f"reports/{task}")
     claims = claim_results(task, evidence, reports_dir, only=claim_id) if records else []
-    facts, facts_note = verdicts.fact_results() if not claim_id else ([], "")
+    facts = verdicts.fact_results() if not claim_id else []
     arms = [s.regime for s in summaries]
     detail_images, detail_tables = _details(records, arms)
     resolved = next((RunDir(Path(r.path)).config().get("resolved") for r in records), None) if records else None
@@ -234,7 +234,7 @@ def build_context(run_dirs: list[RunDir], command: str, profile: str, labels: di
         "claim_figures": claim_plots(claim_id, summaries, evidence),
         "detail_images": detail_images, "detail_tables": detail_tables,
         "claims": claims, "claim_entries": {c["id"]: c for c in verdicts.claims()["experiment_claims"]},
-        "facts": facts, "facts_note": facts_note,
+        "facts": facts,
         "fact_entries": {c["id"]: c for c in verdicts.claims()["fact_claims"]},
         "combine_rule": verdicts.COMBINE_RULE, "measured_in": evidence.measured_in,
     }

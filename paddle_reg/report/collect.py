@@ -7,13 +7,12 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from paddle_reg.store import RunDir, read_json
+from paddle_reg.store import RunDir
 from paddle_reg.task_api import ReportMetric
 
 REGIME_ORDER = ("none", "dropout", "weight_decay", "both")
 NEAR_ZERO = 1e-3  # |w| below this counts as (near) zero (claim E10)
 LOG10_BINS = np.linspace(-8.0, 1.0, 46)  # histogram of log10 |w|, shared by every run so seeds can be pooled
-PROBES_FILE = "probes.json"
 EXTRA_METRICS = (  # measured for every task, after the task's own report metrics
     ReportMetric("epoch_time_s", "epoch_time_s", "train time / epoch", "s"),
     ReportMetric("weight_l2", "weight_l2", "‖W‖₂ of the weights", better="neither"),
@@ -22,7 +21,7 @@ EXTRA_METRICS = (  # measured for every task, after the task's own report metric
 
 
 def task_metrics(task_name: str) -> tuple[ReportMetric, ...]:
-    from paddle_reg.tasks import get_task
+    from paddle_reg.task_registry import get_task
 
     return tuple(get_task(task_name).report_metrics)
 
@@ -135,7 +134,7 @@ def read_runs(run_dirs: list[RunDir], labels: dict[str, str] | None = None) -> l
                                  history=run_dir.history(), info=info, run_config=run,
                                  group=(labels or {}).get(str(run_dir.path), ""),
                                  weights=read_weight_stats(run_dir) if status == "finished" else None,
-                                 probes=read_json(run_dir.path / PROBES_FILE, {})))
+                                 probes=run_dir.probes()))
     return records
 
 

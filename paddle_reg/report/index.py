@@ -65,10 +65,10 @@ def write_index(reports_dir: Path) -> Path:
     """Rebuild the index from the summary.json / claim.json files under ``reports_dir``."""
     reports_dir = Path(reports_dir)
     tasks = _task_rows(reports_dir)
-    facts, facts_note = verdicts.fact_results()
+    facts = verdicts.fact_results()
     context = {
         "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "tasks": tasks, "claims": claim_table(reports_dir, tasks), "facts": facts, "facts_note": facts_note,
+        "tasks": tasks, "claims": claim_table(reports_dir, tasks), "facts": facts,
         "fact_entries": {c["id"]: c for c in verdicts.claims()["fact_claims"]}, "combine_rule": verdicts.COMBINE_RULE,
     }
     write_html_pdf(reports_dir, render("index.html.j2", context), stem="index")

@@ -38,6 +38,9 @@ def stratified_subset(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
 class ClassificationTask:
     """Cross-entropy classification over in-memory ``ArraySplit`` data; the best epoch has the lowest val error."""
 
+    # the registry's regularizers any classification model takes (a task adds those its model applies)
+    regularizers = ("weight_decay", "l1", "maxnorm", "early_stop")
+    metrics = ("loss", "accuracy", "error")  # the keys of evaluate()
     monitor = "error"
     monitor_mode = "min"
     report_metrics = (

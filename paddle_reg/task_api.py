@@ -47,9 +47,10 @@ class LatestPerSplit:
 
 class Task(Protocol):
     name: str
-    # Regimes this task applies; any other is refused. The trainer applies reg.l1, reg.maxnorm and reg.early_stop
-    # to any model (and reg.mixup/cutmix/cutout with image_shape); build_model/load_data apply the other reg.<name>.
-    regimes: tuple[str, ...]
+    # The regularizers of paddle_reg.registry this task supports: its regimes are none and any set of them (one
+    # naming another is refused). Where each applies is the registry's: build_model applies the `model` ones.
+    regularizers: tuple[str, ...]
+    metrics: tuple[str, ...]  # the keys of evaluate()'s result: reg.early_stop.metric must be one
     monitor: str  # validation metric that picks the best epoch and drives early stopping
     monitor_mode: str  # "min" or "max"
     report_metrics: tuple[ReportMetric, ...]  # the report's regime × metric table, headline metric first
@@ -57,17 +58,20 @@ class Task(Protocol):
     def load_data(self, cfg: DictConfig, data_root) -> Any:
         """Read and validate the splits; raise UserError naming a missing or corrupt file.
 
-        ``cfg`` is the whole composed config (``paths`` included): the grid calls this before any run is recorded.
+        ``cfg`` is the run's effective config (``paths`` included): the grid calls this before any run is recorded.
         """
 
     def build_model(self, cfg: DictConfig, data: Any) -> paddle.nn.Layer:
-        """The model with the effective (regime-applied) regularization of ``cfg``, sized for ``data`` (e.g. its vocabulary)."""
+        """The model with the effective (regime-applied) regularization of ``cfg``, sized for ``data`` (e.g. its vocabulary).
+
+        ``cfg`` is the run's effective config, the one ``load_data`` got too.
+        """
 
     def train_batches(self, data: Any, batch_size: int, rng: np.random.Generator) -> Iterator[tuple]:
         """Shuffled training batches of one epoch, ``(inputs, labels)`` as Paddle tensors."""
 
     def loss(self, logits: paddle.Tensor, labels: paddle.Tensor) -> paddle.Tensor:
-        """Mean training loss of a batch."""
+        """Mean training loss of a batch; each `loss` regularizer of the registry it supports is a keyword argument."""
 
     def batch_stats(self, logits: paddle.Tensor, labels: paddle.Tensor) -> dict[str, paddle.Tensor]:
         """Per-batch sums the trainer accumulates into running train metrics (kept on device)."""
@@ -80,8 +84,8 @@ class Task(Protocol):
 
     # Optional: ``image_shape: tuple[int, int, int]``, the (C, H, W) view of the inputs; with it the trainer applies
     # the batch augmentations reg.mixup, reg.cutmix and reg.cutout (classification losses only).
-    # Optional: ``applies_reg: tuple[str, ...]``, the reg.<name> the task applies itself (the PCB task's Mixup moves
-    # boxes with the images); the trainer leaves those out.
+    # Optional: ``check(cfg)``, the task's own settings of an effective config (model sizes, choices), raising
+    # UserError; validation calls it for every arm before anything is loaded or trained.
     # Optional: ``details(model, data) -> dict`` of non-scalar results of the best checkpoint (a confusion
     # matrix, per-class AP), JSON-serializable; the trainer stores it as final.json["details"].
 

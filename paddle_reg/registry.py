@@ -147,6 +147,8 @@ REGULARIZERS = (
     Regularizer("cutout", "step", "Cutout: one size × size square per image zeroed", _cutout, {"size": 8}, images=True),
     Regularizer("early_stop", "trainer", "stop after patience epochs without validation progress (metric null: "
                 "the task's)", _early_stop, {"patience": 10, "min_delta": 0.0, "metric": None, "mode": None}),
+    Regularizer("label_smoothing", "loss", "cross-entropy against the soft labels (1 − ε)·onehot + ε/K",
+                _probability, 0.1),
 )
 BY_NAME = {entry.name: entry for entry in REGULARIZERS}
 REG_NAMES = tuple(entry.name for entry in REGULARIZERS if not entry.key)  # the reg.<name> entries

@@ -33,7 +33,7 @@ from paddle_reg.trainer import Trainer, TrainSettings
 CFG = OmegaConf.create({
     "data": {"val_size": 5000, "train_size": None, "split_seed": 0},
     "model": {"hidden": [512, 512], "dropout": {"input": 0.0, "hidden": 0.5}},
-    "optim": {"name": "adam", "lr": 1e-3, "momentum": 0.9, "weight_decay": 1e-4, "decay_mode": "l2",
+    "optim": {"name": "adam", "lr": 1e-3, "momentum": 0.9, "weight_decay": 1e-4, "decay_mode": "coupled",
               "schedule": {"name": "cosine"}},
 })
 BATCH = 128

@@ -38,6 +38,9 @@ def stratified_subset(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
 class ClassificationTask(Task):
     """Cross-entropy classification over in-memory ``ArraySplit`` data; the best epoch has the lowest val error."""
 
+    # the registry's regularizers any classification model takes (a task adds those its model applies)
+    regularizers = ("weight_decay", "l1", "maxnorm", "early_stop", "label_smoothing")
+    metrics = ("loss", "accuracy", "error")  # the keys of evaluate()
     monitor = "error"
     monitor_mode = "min"
     report_metrics = (
@@ -58,8 +61,9 @@ class ClassificationTask(Task):
             index = order[start : start + batch_size]
             yield self.batch_inputs(split.inputs[index]), paddle.to_tensor(split.labels[index])
 
-    def loss(self, logits, labels):
-        return F.cross_entropy(logits, labels)
+    def loss(self, logits, labels, label_smoothing: float = 0.0):
+        """Mean cross-entropy; with ε = ``label_smoothing`` against the soft labels (1 − ε)·onehot + ε/K."""
+        return F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
 
     def batch_stats(self, logits, labels):
         return {"correct": (logits.argmax(axis=-1) == labels).astype("int64").sum()}

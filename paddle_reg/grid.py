@@ -1,7 +1,6 @@
 """The regime × seed grid: plan the runs, execute them (in parallel processes), skip finished ones."""
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import multiprocessing
@@ -14,18 +13,26 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
+from paddle_reg import registry
 from paddle_reg.errors import UserError
+from paddle_reg.optim import LEGACY_COUPLED, decay_mode
 from paddle_reg.store import RunDir
 
 log = logging.getLogger(__name__)
 LOG_FORMAT = "%(asctime)s %(message)s"
 
 
+# What an effective config holds besides the settings that define a run: where data and caches live. It changes no
+# result, so it stays out of the run's hash.
+NOT_HASHED = ("paths",)
+
+
 @dataclass
 class RunSpec:
     """Everything one run needs, as plain data so it can cross into a worker process."""
 
-    run_config: dict  # the effective settings: they define the run and its hash
+    arm: str  # the arm the report shows the run in: its regime, or the label a claim experiment gives it
+    config: dict  # the effective config: what load_data, build_model and the trainer read (regime applied)
     resolved: dict  # the whole composed config, for the record
     runs_dir: str
     data_root: str
@@ -34,8 +41,13 @@ class RunSpec:
     flush_denormal: bool
 
     @property
+    def run_config(self) -> dict:
+        """The settings that define the run (the effective config but NOT_HASHED): its folder holds their hash."""
+        return {key: value for key, value in self.config.items() if key not in NOT_HASHED}
+
+    @property
     def label(self) -> str:
-        return f"{self.run_config['task']}/{self.run_config['regime']}/seed{self.run_config['seed']}"
+        return f"{self.config['task']}/{self.config['regime']}/seed{self.config['seed']}"
 
     @property
     def run_dir(self) -> RunDir:
@@ -44,40 +56,58 @@ class RunSpec:
 
 
 def effective_run_config(cfg: DictConfig, seed: int) -> dict:
-    """The settings that define one run, with the regularizers its regime leaves off zeroed (or nulled: ``reg.*``)."""
+    """What one run of ``cfg``'s regime reads: the regularizers it leaves off switched off (the registry's
+    ``apply_regime``), ``optim.decay_mode`` as run records spell it, ``paths`` for load_data."""
+    from paddle_reg.task_registry import get_task
+
+    task = get_task(cfg.task.name)
+    name, entries = registry.resolve(cfg.regime, task)
     full = OmegaConf.to_container(cfg, resolve=True)
-    model, optim = copy.deepcopy(full["model"]), copy.deepcopy(full["optim"])
-    if not cfg.regime.dropout:
-        model["dropout"] = {name: 0.0 for name in model["dropout"]}
-    if not cfg.regime.weight_decay:
-        optim["weight_decay"] = 0.0
-        for group in optim.get("groups") or []:
-            if group.get("weight_decay") is not None:
-                group["weight_decay"] = 0.0
-    extra = set(cfg.regime.get("extra") or ())
-    reg = {name: (value if name in extra else None) for name, value in full.get("reg", {}).items()}
-    return {"task": cfg.task.name, "regime": cfg.regime.name, "seed": seed, "data": full["data"],
-            "model": model, "optim": optim, "reg": reg, "train": full["train"]}
+    run = {"task": cfg.task.name, "regime": name, "seed": seed, "data": full["data"], "model": full["model"],
+           "optim": full["optim"], "reg": full.get("reg") or {}, "train": full["train"], "paths": full["paths"]}
+    registry.apply_regime(run, task, entries)
+    optim = run["optim"]
+    # runs before the rename recorded coupled decay as "l2", and adamw as decoupled: keeping that keeps their hashes
+    optim["decay_mode"] = LEGACY_COUPLED if decay_mode(OmegaConf.create(optim)) == "coupled" else "decoupled"
+    if optim.get("clip_norm") is None:
+        optim.pop("clip_norm", None)  # added after the first runs: recorded only when set, as they have none
+    return run
 
 
-def plan(regime_cfgs: dict[str, DictConfig], seeds: list[int], runs_dir: Path, data_root: Path,
+def plan(arm_cfgs: dict[str, DictConfig], seeds: list[int], runs_dir: Path, data_root: Path,
          threads: int, device: str, flush_denormal: bool) -> list[RunSpec]:
-    """Seed-major order, so an interrupted grid already holds every regime for its first seeds."""
-    return [RunSpec(effective_run_config(cfg, seed), OmegaConf.to_container(cfg, resolve=True), str(runs_dir),
+    """One spec per arm (label → its composed config) and seed; seed-major, so an interrupted grid already holds
+    every arm for its first seeds."""
+    return [RunSpec(label, effective_run_config(cfg, seed), OmegaConf.to_container(cfg, resolve=True), str(runs_dir),
                     str(data_root), threads, device, flush_denormal)
-            for seed in seeds for cfg in regime_cfgs.values()]
+            for seed in seeds for label, cfg in arm_cfgs.items()]
 
 
 _DATA_CACHE: dict = {}
 
 
 def load_data(task, cfg: DictConfig, data_root: Path):
-    """The task's data, cached per process for the last data config: runs of one grid share it."""
-    key = (task.name, json.dumps(OmegaConf.to_container(cfg.data), sort_keys=True), str(data_root))
+    """The task's data for an effective config, cached per process for the last one: runs of one grid share it."""
+    key = (task.name, json.dumps(OmegaConf.to_container(cfg.data), sort_keys=True),
+           json.dumps(OmegaConf.to_container(cfg.paths) if "paths" in cfg else None, sort_keys=True), str(data_root))
     if key not in _DATA_CACHE:
         _DATA_CACHE.clear()
         _DATA_CACHE[key] = task.load_data(cfg, data_root)
     return _DATA_CACHE[key]
+
+
+def check_data(task, specs: list[RunSpec]):
+    """Load the data of every spec before anything is trained (a missing or corrupt file stops here) and check its
+    batch size against it; returns the first spec's data."""
+    first = None
+    for spec in specs:
+        data = load_data(task, OmegaConf.create(spec.config), Path(spec.data_root))
+        first = data if first is None else first
+        batch_size = spec.config["train"]["batch_size"]
+        if len(data.train) < batch_size:
+            raise UserError(f"train.batch_size={batch_size} is larger than the {len(data.train)} training "
+                            f"samples: lower it or raise data.train_size")
+    return first
 
 
 def execute(spec: RunSpec, progress: bool | None = None) -> dict:
@@ -96,17 +126,18 @@ def execute(spec: RunSpec, progress: bool | None = None) -> dict:
     flush_mode = set_flush_denormal(spec.flush_denormal)
     device = runtime.select_device(spec.device)
     runtime.set_threads(spec.threads)
-    cfg = OmegaConf.create(spec.run_config)
+    cfg = OmegaConf.create(spec.config)
     task = get_task(cfg.task)
-    data = load_data(task, OmegaConf.create(spec.resolved), Path(spec.data_root))
+    data = load_data(task, cfg, Path(spec.data_root))
     runtime.seed_everything(cfg.seed)
     model = task.build_model(cfg, data)
     steps_per_epoch = len(data.train) // cfg.train.batch_size
     optimizer, scheduler, groups = build_optimizer(model, cfg.optim, steps_per_epoch, cfg.train.epochs)
     for line in groups.lines():
         log.info("%s %s", spec.label, line)
-    step_regs = StepRegularizers(model, {k: v for k, v in (cfg.get("reg") or {}).items() if k not in task.applies_reg},
-                                 task.image_shape)
+    reg = spec.config["reg"]
+    step_regs = StepRegularizers(model, registry.applied_by(reg, "step"), task.image_shape,
+                                 registry.applied_by(reg, "loss"))
     run_dir.start(spec.resolved, spec.run_config, runtime.environment(device, spec.threads, flush_mode), groups.table())
     trainer = Trainer(task, model, optimizer, scheduler, run_dir, train_settings(cfg), label=spec.label,
                       progress=progress, step_regs=step_regs)

@@ -1,46 +1,49 @@
 """The grouped-decay optimizer factory: which parameters decay, how (coupled L2 or decoupled), at which lr.
 
-Config (the task's ``optim`` section)::
+Config: the ``optim`` section, from the ``optim`` config group (``configs/optim/``: sgd.yaml holds every key, with
+what each means; momentum, adam and adamw start from it)::
 
-    name: adam                 # sgd | momentum | adam | adamw (adamw: decoupled decay only)
-    lr: 1.0e-3
-    momentum: 0.9              # momentum only
-    weight_decay: 1.0e-4       # λ of the decay group
-    decay_mode: l2             # l2: g ← g + λ·p (coupled) | decoupled: p ← p − lr·λ·p before the step
-    decay_embeddings: true     # embedding tables in the decay group
-    decay_only: null           # null, or regexes: only matching (otherwise decayable) parameters decay
-    no_decay: []               # extra regexes of parameters that never decay
-    groups: []                 # overrides, first match wins: [{match: REGEX, lr_mult: 1.0, weight_decay: null}]
-    clip_norm: null            # null, or c: each parameter's gradient rescaled to norm <= c (L2 decay is added after)
-    schedule: {name: cosine, warmup_steps: 0, warmup_start: 0.0, milestones: [], gamma: 0.1}
+    name: sgd | momentum | adam | adamw  (adamw: decoupled, whatever decay_mode says)
+    lr, momentum, weight_decay, decay_mode: coupled | decoupled  (l2: coupled's former name, still accepted),
+    decay_embeddings, decay_only, no_decay, groups, clip_norm, schedule {name, warmup_steps, warmup_start, ...}
 
 Biases, every normalization-layer parameter and all other 1-D parameters never decay, whatever the config.
+
+ParamAttr regularizers: a parameter's own ``regularizer`` (ppdet sets ``L2Decay`` on its convolutions through
+``ParamAttr``) would add an L2 term of its own. ``build_optimizer`` clears it on every parameter it optimizes, for
+every optimizer, before the optimizer is built, so the groups alone decide what decays (Paddle's SGD and Adam then
+give each parameter its group's coupled L2): this is the one place that handles them.
 """
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass, field
+from importlib.resources import files
 
 import paddle
 from omegaconf import DictConfig, OmegaConf
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
-DECAY_MODES = ("l2", "decoupled")
+DECAY_MODES = ("coupled", "decoupled")
+LEGACY_COUPLED = "l2"  # coupled's first name: accepted with a deprecation line, and what run records keep
 SCHEDULES = ("constant", "cosine", "piecewise")
 NORM_LAYERS = (paddle.nn.layer.norm._BatchNormBase, paddle.nn.LayerNorm, paddle.nn.GroupNorm,
                paddle.nn.layer.norm._InstanceNormBase)
 NO_DECAY_NAME_PARTS = ("bias", "norm")
-DEFAULTS = {
-    "name": "adam", "lr": 1.0e-3, "momentum": 0.9, "weight_decay": 0.0, "decay_mode": "l2",
-    "decay_embeddings": True, "decay_only": None, "no_decay": [], "groups": [], "clip_norm": None,
-    "schedule": {"name": "constant", "warmup_steps": 0, "warmup_start": 0.0, "milestones": [], "gamma": 0.1},
-}
+DEFAULTS = OmegaConf.create(files("paddle_reg.configs").joinpath("optim", "sgd.yaml").read_text())  # every key
 
 
 def with_defaults(cfg: DictConfig) -> DictConfig:
-    """``cfg`` with every key of the schema present (a task config may leave out what it does not use)."""
+    """``cfg`` with every key of the section present (a run config leaves out a null clip_norm, a test what it needs)."""
     return OmegaConf.merge(DEFAULTS, cfg)
+
+
+def decay_mode(cfg: DictConfig) -> str:
+    """``coupled`` or ``decoupled``: adamw decays decoupled by definition; ``l2`` is coupled's former name."""
+    if cfg.name == "adamw":
+        return "decoupled"
+    return "coupled" if cfg.decay_mode == LEGACY_COUPLED else cfg.decay_mode
 
 
 @dataclass
@@ -177,16 +180,16 @@ def build_optimizer(model: paddle.nn.Layer, cfg: DictConfig, steps_per_epoch: in
     scheduler = build_scheduler(cfg, steps_per_epoch, epochs)
     lr = scheduler if scheduler is not None else cfg.lr
     clip = paddle.nn.ClipGradByNorm(cfg.clip_norm) if cfg.clip_norm is not None else None
-    if cfg.name == "adamw" or (cfg.name == "adam" and cfg.decay_mode == "decoupled"):
+    for group in table.groups:  # ParamAttr regularizers (module doc): the groups alone decide what decays
+        for param in group.params:
+            param.regularizer = None
+    coupled = decay_mode(cfg) == "coupled"
+    if cfg.name in ("adam", "adamw") and not coupled:
         # Paddle's AdamW: p ← p − lr·lr_mult·λ·p inside its fused kernel, per group λ
         param_groups = [{"params": g.params, "weight_decay": g.weight_decay, "learning_rate": g.lr_mult}
                         for g in table.groups]
-        for group in table.groups:  # a regularizer from a ParamAttr (ppdet sets L2Decay on its convs) would add L2
-            for param in group.params:
-                param.regularizer = None
         return (paddle.optimizer.AdamW(learning_rate=lr, parameters=param_groups, weight_decay=0.0, grad_clip=clip),
                 scheduler, table)
-    coupled = cfg.decay_mode == "l2"
     param_groups = [{"params": g.params, "learning_rate": g.lr_mult,
                      "weight_decay": paddle.regularizer.L2Decay(g.weight_decay) if coupled and g.weight_decay > 0
                      else None} for g in table.groups]

@@ -29,48 +29,55 @@ log = logging.getLogger("paddle_reg")
 class Plan:
     """The runs of one command and where its report goes."""
 
-    specs: list  # grid.RunSpec
-    labels: dict[str, str]  # run folder → arm label
+    specs: list  # grid.RunSpec, each with its arm label
     order: list[str]  # arm labels in the order they are reported
     report_dir: Path
     claim_id: str | None  # set by a claim experiment (configs/experiment/<id>.yaml)
 
+    @property
+    def labels(self) -> dict[str, str]:
+        """Run folder → arm label."""
+        return {str(spec.run_dir.path): spec.arm for spec in self.specs}
 
-def arm_overrides(cfg: DictConfig) -> dict[str, list[str]]:
-    """Arm label → overrides: one arm per regime, or the arms a claim experiment lists under ``claim.arms``."""
+
+def arm_overrides(cfg: DictConfig, task) -> dict[str, list[str]]:
+    """Arm label → overrides: one arm per regime (named as the registry names it, so `maxnorm+dropout` and
+    `dropout+maxnorm` are one arm), or the arms a claim experiment lists under ``claim.arms``."""
+    from paddle_reg.registry import resolve
+
     arms = OmegaConf.select(cfg, "claim.arms")
     if not arms:
-        regimes = [cfg.regime.name] if cfg.get("regime") else list(cfg.regimes)
-        return {name: [f"regime={name}"] for name in regimes}
+        regimes = [cfg.regime] if cfg.get("regime") is not None else list(cfg.regimes)
+        if not regimes:
+            resolve(None, task)
+        return {name: [f"regime={name}"] for name in dict.fromkeys(resolve(r, task)[0] for r in regimes)}
     return {arm.label: [f"regime={arm.regime}"]
             + [f"{key}={json.dumps(value)}" for key, value in (arm.get("set") or {}).items()] for arm in arms}
 
 
-def _arm_configs(cfg: DictConfig, overrides: list[str]) -> dict[str, DictConfig]:
+def _arm_configs(cfg: DictConfig, overrides: list[str], task) -> dict[str, DictConfig]:
     """Compose the command's config once per arm, with the user's overrides applied on top."""
     kept = [o for o in overrides if not o.lstrip("+~").startswith(("regime=", "regimes="))]
     return {label: hydra.compose(config_name="config", overrides=kept + extra)
-            for label, extra in arm_overrides(cfg).items()}
+            for label, extra in arm_overrides(cfg, task).items()}
 
 
 def plan_command(cfg: DictConfig, overrides: list[str], data_root: Path, report_subdir: str = "") -> Plan:
-    """Validate every arm's config and list its runs (needs an initialized Hydra: the CLI, initialize_config_module)."""
+    """Check every arm's config and list its runs (needs an initialized Hydra: the CLI, initialize_config_module)."""
     from paddle_reg import grid
     from paddle_reg.task_registry import get_task
     from paddle_reg.validation import validate
 
     task = get_task(cfg.task.name)
-    arm_cfgs = _arm_configs(cfg, overrides)
+    arm_cfgs = _arm_configs(cfg, overrides, task)
     for arm_cfg in arm_cfgs.values():
-        validate(arm_cfg, task, [arm_cfg.regime.name])
+        validate(arm_cfg, task, [arm_cfg.regime])
     runs_dir = Path(cfg.paths.runs_dir).resolve()
     specs = grid.plan(arm_cfgs, list(cfg.seeds), runs_dir, data_root, cfg.threads, cfg.device, cfg.flush_denormal)
-    # grid.plan is seed-major: for each seed, one spec per arm in order
-    labels = {str(spec.run_dir.path): label for spec, label in zip(specs, [a for _ in cfg.seeds for a in arm_cfgs])}
     claim_id = OmegaConf.select(cfg, "claim.id")
     reports = Path(cfg.paths.reports_dir)
     report_dir = reports / "claims" / claim_id.lower() if claim_id else reports / cfg.task.name / report_subdir
-    return Plan(specs, labels, list(arm_cfgs), report_dir, claim_id)
+    return Plan(specs, list(arm_cfgs), report_dir, claim_id)
 
 
 def write_report(plan: Plan, cfg: DictConfig, overrides: list[str]) -> Path:
@@ -88,23 +95,18 @@ def reproduce_command(overrides: list[str]) -> str:
 
 
 def run_command(cfg: DictConfig, overrides: list[str], report_subdir: str = "") -> int:
+    """Check everything (every arm's config, then its data), then train and report."""
     from paddle_reg.denormals import set_flush_denormal
 
     set_flush_denormal(cfg.flush_denormal is True)  # first: before Paddle is imported and starts threads
     from paddle_reg import grid
     from paddle_reg.datasource import data_root
     from paddle_reg.task_registry import get_task
-    from paddle_reg.validation import validate
 
     task = get_task(cfg.task.name)
-    regimes = [cfg.regime.name] if cfg.get("regime") else list(cfg.regimes)
-    validate(cfg, task, regimes)
     root = data_root(cfg.paths.data_root)
-    data = grid.load_data(task, cfg, root)  # a missing or corrupt file stops here, before any run is recorded
-    if len(data.train) < cfg.train.batch_size:
-        raise UserError(f"train.batch_size={cfg.train.batch_size} is larger than the {len(data.train)} training "
-                        f"samples: lower it or raise data.train_size")
     plan = plan_command(cfg, overrides, root, report_subdir)
+    data = grid.check_data(task, plan.specs)  # a missing or corrupt file stops here, before any run is recorded
     log.info("%s: %d arms × %d seeds, profile %s, runs in %s", cfg.task.name, len(plan.order), len(cfg.seeds),
              cfg.profile_name, Path(cfg.paths.runs_dir).resolve())
     summaries = grid.execute_all(plan.specs, cfg.jobs, cfg.progress)
@@ -152,8 +154,14 @@ def one_line(exc: BaseException) -> str:
     return " ".join(lines)
 
 
+def current_overrides(args: list[str]) -> list[str]:
+    """``args`` with the old spelling ``+experiment=<id>`` as ``experiment=<id>`` (config.yaml lists the group now)."""
+    return [arg[1:] if arg.startswith("+experiment=") else arg for arg in args]
+
+
 def main() -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let errors reach the handlers below instead of Hydra's printer
+    sys.argv[1:] = current_overrides(sys.argv[1:])
     try:
         _hydra_entry()
     except (HydraException, OmegaConfBaseException) as exc:

@@ -53,30 +53,32 @@ class Task(ABC):
     """
 
     name: str  # the name of task=NAME, of its config task/<name>.yaml, and of its runs' folder
-    # Regimes this task applies; any other is refused. The trainer applies reg.l1, reg.maxnorm and reg.early_stop
-    # to any model (and reg.mixup/cutmix/cutout with image_shape); build_model/load_data apply the other reg.<name>.
-    regimes: tuple[str, ...]
+    # The regularizers of paddle_reg.registry this task supports: its regimes are none and any set of them (one
+    # naming another is refused). Where each applies is the registry's: build_model applies the `model` ones.
+    regularizers: tuple[str, ...]
+    metrics: tuple[str, ...]  # the keys of evaluate()'s metrics: reg.early_stop.metric must be one
     monitor: str  # validation metric that picks the best epoch and drives early stopping
     monitor_mode: str  # "min" or "max"
     report_metrics: tuple[ReportMetric, ...]  # the report's regime × metric table, headline metric first
     # The (C, H, W) view of the inputs; with it the trainer applies the batch augmentations reg.mixup, reg.cutmix and
     # reg.cutout (classification losses only). None: the inputs are no images, or the task augments them itself.
     image_shape: tuple[int, int, int] | None = None
-    # The reg.<name> the task applies itself, which the trainer leaves out (the PCB task's Mixup moves boxes too).
-    applies_reg: tuple[str, ...] = ()
 
     @abstractmethod
     def load_data(self, cfg: DictConfig, data_root) -> Any:
         """Read and validate the splits; raise UserError naming a missing or corrupt file.
 
         Returns an object with ``train`` (what ``train_batches`` takes; ``len()`` is its sample count) and whatever
-        ``evaluate`` reads for the splits ``train``, ``val`` and ``test``. ``cfg`` is the whole composed config
+        ``evaluate`` reads for the splits ``train``, ``val`` and ``test``. ``cfg`` is the run's effective config
         (``paths`` included): the grid calls this before any run is recorded.
         """
 
     @abstractmethod
     def build_model(self, cfg: DictConfig, data: Any) -> paddle.nn.Layer:
-        """The model with the effective (regime-applied) regularization of ``cfg``, sized for ``data`` (e.g. its vocabulary)."""
+        """The model with the effective (regime-applied) regularization of ``cfg``, sized for ``data`` (e.g. its vocabulary).
+
+        ``cfg`` is the run's effective config, the one ``load_data`` got too.
+        """
 
     @abstractmethod
     def train_batches(self, train: Any, batch_size: int, rng: np.random.Generator) -> Iterator[tuple]:
@@ -84,7 +86,8 @@ class Task(ABC):
 
     @abstractmethod
     def loss(self, outputs: Any, labels: paddle.Tensor) -> paddle.Tensor:
-        """Mean training loss of a batch from the model's training-mode outputs."""
+        """Mean training loss of a batch from the model's training-mode outputs; each `loss` regularizer of the
+        registry the task supports comes as a keyword argument."""
 
     @abstractmethod
     def batch_stats(self, outputs: Any, labels: paddle.Tensor) -> dict[str, paddle.Tensor]:
@@ -93,6 +96,12 @@ class Task(ABC):
     @abstractmethod
     def epoch_metrics(self, sums: dict[str, float], count: int) -> dict[str, float]:
         """Running train metrics of an epoch from the accumulated ``batch_stats`` sums."""
+
+    def check(self, cfg: DictConfig) -> None:
+        """The task's own settings of an effective config (model sizes, choices): raise UserError on a bad one.
+
+        Validation calls it for every arm before anything is loaded or trained; the default checks nothing.
+        """
 
     @abstractmethod
     def evaluate(self, model: paddle.nn.Layer, data: Any, split: str) -> Evaluation:

@@ -2,7 +2,7 @@
 # Regenerates the committed reference reports under reports/: the default profile of each task,
 # the claim experiments that run on it, and the index. Finished runs are skipped, so a second call
 # only trains what is missing. E15 (a PCB augmentation grid, about 40 min more) is left out: run
-# `python -m paddle_reg.run +experiment=e15` for it.
+# `python -m paddle_reg.run experiment=e15` for it.
 # Usage: scripts/reference_reports.sh [task ...] [key=value ...]   (default tasks: mnist news pcb;
 #        key=value overrides, e.g. paths.runs_dir=/elsewhere/runs, go to every command)
 set -euo pipefail
@@ -18,7 +18,7 @@ for task in "${tasks[@]}"; do
   # claim E8 (time cost) is judged from this benchmark's record, reports/benchmarks/regularization_cost.json
   [ "$task" != mnist ] || python benchmarks/regularization_cost.py
   for name in ${experiments[$task]:-}; do
-    python -m paddle_reg.run "+experiment=$name" "${overrides[@]}"
+    python -m paddle_reg.run "experiment=$name" "${overrides[@]}"
   done
   python -m paddle_reg.run "task=$task" "${overrides[@]}"  # last: its report's claims include the experiments'
 done

@@ -11,6 +11,7 @@ import numpy as np
 from omegaconf import DictConfig
 from paddle import nn
 
+from paddle_reg.checks import positive_ints
 from paddle_reg.classification import ArraySplit, ClassificationTask, stratified_subset
 from paddle_reg.datasource import RemoteFile, fetch
 from paddle_reg.errors import UserError
@@ -90,9 +91,11 @@ class MLP(nn.Layer):
 
 class MnistTask(ClassificationTask):
     name = "mnist"
-    regimes = ("none", "dropout", "weight_decay", "both", "dropconnect", "gaussian", "l1", "maxnorm", "mixup", "cutmix",
-               "cutout", "early_stop")
+    regularizers = ClassificationTask.regularizers + ("dropout", "dropconnect", "gaussian", "mixup", "cutmix", "cutout")
     image_shape = (1, 28, 28)  # the flat 784 inputs as images, for Mixup, CutMix and Cutout
+
+    def check(self, cfg: DictConfig) -> None:
+        positive_ints("model.hidden", cfg.model.hidden, "[512,512]")
 
     def load_data(self, cfg: DictConfig, root: Path) -> MnistData:
         full = load_split(root, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")

@@ -136,8 +136,8 @@ def predict(model: nn.Layer, part: ArraySplit) -> tuple[float, np.ndarray]:
 
 class NewsTask(ClassificationTask):
     name = "news"
-    regimes = ("none", "dropout", "weight_decay", "both", "spatial", "gaussian", "dropconnect", "l1", "maxnorm",
-               "early_stop")
+    regularizers = ClassificationTask.regularizers + ("dropout", "spatial", "gaussian", "dropconnect")
+    metrics = ClassificationTask.metrics + ("macro_f1",)
     report_metrics = ClassificationTask.report_metrics + (
         ReportMetric("test_macro_f1", "test_macro_f1", "test macro-F1", "%", 100, better="higher"),
         ReportMetric("val_accuracy", "val_accuracy", "val accuracy", "%", 100, better="higher"),
@@ -146,8 +146,10 @@ class NewsTask(ClassificationTask):
     def batch_inputs(self, ids: np.ndarray) -> paddle.Tensor:
         return paddle.to_tensor(trimmed(ids))
 
-    def load_data(self, cfg: DictConfig, root: Path) -> NewsData:
+    def check(self, cfg: DictConfig) -> None:
         check_options(cfg)
+
+    def load_data(self, cfg: DictConfig, root: Path) -> NewsData:
         cache = cache_root(OmegaConf.select(cfg, "paths.cache_dir", default=None))
         corpus, classes, entry = cached_corpus(Path(root) / "thucnews", cache, cfg.data.tokenizer)
         train, val, test = (corpus.splits[split] for split in ("train", "val", "test"))

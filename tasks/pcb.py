@@ -8,12 +8,13 @@ import numpy as np
 import paddle
 from omegaconf import DictConfig, OmegaConf
 
+from paddle_reg.checks import positive, positive_ints
 from paddle_reg.detection_metrics import ImageDetections, false_positives_per_image, per_class_ap
 from paddle_reg.errors import UserError
 from paddle_reg.task_api import Evaluation, ReportMetric, Task
 from paddle_reg.tasks.pcb_data import (CLASSES, IMAGE_SIZE, INPUT_MODES, PcbSplit, crop_around_defect, load_split,
                                        normalized_xywh, random_flip, to_float)
-from paddle_reg.tasks.pcb_model import LOSS_KEYS, build_detector
+from paddle_reg.tasks.pcb_model import BACKBONES, LOSS_KEYS, NECKS, build_detector
 
 EVAL_BATCH_SIZE = 8
 
@@ -79,8 +80,9 @@ def predictions(model, split: PcbSplit) -> list[ImageDetections]:
 
 class PcbTask(Task):
     name = "pcb"
-    regimes = ("none", "dropout", "weight_decay", "both", "dropblock", "cutout", "mixup")
-    applies_reg = ("dropblock", "cutout", "mixup")  # reg.<name> this task applies itself (boxes move with the image)
+    # the model applies all but weight decay: dropblock in the neck, cutout and mixup (boxes move with the image)
+    regularizers = ("dropout", "weight_decay", "dropblock", "cutout", "mixup")
+    metrics = ("map50", "map33", "fp_per_image")
     monitor = "map50"
     monitor_mode = "max"
     report_metrics = (
@@ -91,8 +93,8 @@ class PcbTask(Task):
         ReportMetric("best_epoch", "best_epoch", "best epoch", better="lower"),
     )
 
-    def load_data(self, cfg: DictConfig, root: Path) -> PcbData:
-        d = cfg.data
+    def check(self, cfg: DictConfig) -> None:
+        d, m = cfg.data, cfg.model
         if d.input not in INPUT_MODES:
             raise UserError(f"data.input={d.input} is unknown: choose one of {', '.join(INPUT_MODES)}")
         if d.train_crop is not None and not 32 <= d.train_crop <= d.image_size:
@@ -100,6 +102,16 @@ class PcbTask(Task):
                             f"{d.image_size}: set e.g. data.train_crop=160")
         if d.image_size % 32:
             raise UserError(f"data.image_size={d.image_size} must be a multiple of 32 (the coarsest YOLO stride)")
+        for field, value, choices in (("model.backbone", m.backbone, BACKBONES), ("model.neck", m.neck, NECKS)):
+            if value not in choices:
+                raise UserError(f"{field}={value} is unknown: choose one of {', '.join(choices)}")
+        positive("model.width", m.width, 0.25)
+        positive_ints("model.neck_channels", m.neck_channels, "[64,48,32]")
+        if (cfg.get("reg") or {}).get("dropblock") and m.neck != "tiny":
+            raise UserError("reg.dropblock needs model.neck=tiny (ppdet's YOLOv3FPN has no DropBlock option)")
+
+    def load_data(self, cfg: DictConfig, root: Path) -> PcbData:
+        d = cfg.data
         trainval = load_split(root, "trainval", d.input, d.image_size)
         if d.val_size >= len(trainval):
             raise UserError(f"data.val_size={d.val_size} leaves no training images ({len(trainval)}): lower it")

@@ -56,13 +56,6 @@ def replace_input_channels(layer: nn.Layer, channels: int) -> None:
     raise ValueError(f"{type(layer).__name__} has no convolution")
 
 
-def clear_param_regularizers(model: nn.Layer) -> None:
-    """ppdet pins ``L2Decay(0)`` on many parameters, and a parameter's own regularizer overrides the optimizer's:
-    drop them so the optimizer factory alone decides which parameters decay."""
-    for param in model.parameters():
-        param.regularizer = None
-
-
 def init_head_priors(head: nn.Layer, num_classes: int, object_prior: float = 0.01) -> None:
     """Output biases so that σ(objectness) = ``object_prior`` and σ(class) = 1/num_classes at the start
     (Lin et al. 2017, focal loss §4.1): with zero biases every background cell's objectness loss is log 2, and the
@@ -188,8 +181,7 @@ def build_detector(cfg: DictConfig, reg: dict, in_channels: int, num_classes: in
                         mixup_cfg and mixup_cfg["alpha"])
     if cfg.pretrained:
         load_pretrained(model.yolo, cfg.pretrained)
-    clear_param_regularizers(model)
-    return model
+    return model  # ppdet's ParamAttr regularizers (L2Decay(0) on many parameters) are cleared by build_optimizer
 
 
 def load_pretrained(yolo: nn.Layer, weights: str) -> None:

@@ -14,17 +14,22 @@ BAD_CONFIG = [
     ("train.epochs=0", "train.epochs=0 must be a positive integer"),
     ("train.batch_size=-8", "train.batch_size=-8 must be a positive integer"),
     ("task=bogus", "Could not find 'task/bogus'"),
-    ("regime=bogus", "Could not find 'regime/bogus'"),
+    ("regime=bogus", "regime bogus does not apply to task mnist: choose from none, dropout, weight_decay, both, "),
     ("regimes=[none,bogus]", "regime bogus does not apply to task mnist: choose from none, dropout, weight_decay, both"),
     ("regime=droppath", "regime droppath does not apply to task mnist: choose from none, dropout, weight_decay, both, "),
+    ("regime=dropout+spatial", "regime dropout+spatial does not apply to task mnist (spatial): choose from none, "),
+    ("regimes=[none,mixup+cutmix]", "regime mixup+cutmix combines mixup and cutmix, which exclude each other: keep one"),
+    ("model.hidden=[0]", "model.hidden=[0] must be a list of positive integers: set e.g. model.hidden=[512,512]"),
+    ("regime=early_stop reg.early_stop.metric=f1 reg.early_stop.mode=max",
+     "reg.early_stop.metric=f1 is not a validation metric of task mnist: choose one of loss, accuracy, error"),
+    ("optim.decay_mode=l1", "optim.decay_mode=l1 is unknown: choose one of coupled, decoupled"),
     ("regime=l1 reg.l1=-1", "reg.l1=-1 must be > 0"),
     ("regime=cutout reg.cutout.size=0", "reg.cutout.size=0 must be a positive integer"),
     ("regime=early_stop reg.early_stop.metric=loss", "reg.early_stop.metric=loss needs its direction: set "
                                                      "reg.early_stop.mode=min or max"),
     ("model.dropout_position=before_fc", "model.dropout_position=before_fc is unknown: choose one of after_relu, before_relu"),
-    ("+reg.bogus=1", "reg.bogus is unknown: choose from droppath, dropconnect"),
-    ("regime=l1 reg.l1=null", "regime l1 needs a value for reg.l1, which the task config leaves null: set e.g. reg.l1=1e-5"),
-    ("optim.name=adamw", "optim.name=adamw decays decoupled by definition: set optim.decay_mode=decoupled"),
+    ("+reg.bogus=1", "reg.bogus is unknown: choose from dropconnect, gaussian, spatial"),
+    ("regime=l1 reg.l1=null", "regime l1 needs a value for reg.l1, which is null: set e.g. reg.l1=1e-05"),
     ("optim.schedule.name=step", "optim.schedule.name=step is unknown: choose one of constant, cosine, piecewise"),
     ("optim.schedule.milestones=[0]", "optim.schedule.milestones=[0] must be epochs >= 1"),
     ("+optim.clip_norm=0", "optim.clip_norm=0 must be > 0"),
@@ -72,8 +77,12 @@ def test_corrupt_data_file(damage, expected, mnist_root, tmp_path):
     assert expected in result.stderr
 
 
-def test_help_lists_config_groups(tmp_path):
+def test_help_lists_config_groups_and_the_registrys_regimes(tmp_path):
+    from paddle_reg.registry import help_text
+
     result = run_cli(["--help"], tmp_path, None)
     assert result.returncode == 0
-    for line in ("task: mnist, news", "profile: article, full, quick, smoke", "regime: both, cutmix, cutout, dropblock, dropconnect, dropout, droppath,"):
+    for line in ("task: mnist, news, pcb", "profile: article, full, quick, smoke", "optim: adam, adamw, momentum, sgd",
+                 "experiment: e1, e10,"):
         assert line in result.stdout
+    assert f"== Regimes ==\n{help_text()}\n" in result.stdout

@@ -23,7 +23,7 @@ def test_experiment_composes_and_plans_its_arms(name, tmp_path):
     if experiment_task(name) not in BUILT_IN:
         pytest.skip(f"task {experiment_task(name)} is not in this checkout")
     with initialize_config_module(config_module="paddle_reg.configs", version_base="1.3"):
-        overrides = [f"+experiment={name}", f"paths.runs_dir={tmp_path}"]
+        overrides = [f"experiment={name}", f"paths.runs_dir={tmp_path}"]
         cfg = compose(config_name="config", overrides=overrides)
         plan = plan_command(cfg, overrides, Path(tmp_path))
     assert plan.claim_id == name.upper()

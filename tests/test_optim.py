@@ -11,7 +11,7 @@ from paddle_reg.tasks.mnist import MLP
 
 
 def optim_cfg(**overrides):
-    base = {"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.01, "decay_mode": "l2",
+    base = {"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.01, "decay_mode": "coupled",
             "schedule": {"name": "constant"}}
     return OmegaConf.create({**base, **overrides})
 
@@ -41,7 +41,7 @@ def test_norm_parameters_never_decay_embedding_does():
     assert set(groups.no_decay) == {"fc.bias", "bn.weight", "bn.bias", "ln.weight", "ln.bias", "head.bias"}
 
 
-@pytest.mark.parametrize("mode", ["l2", "decoupled"])
+@pytest.mark.parametrize("mode", ["coupled", "decoupled", "l2"])
 @pytest.mark.parametrize("name", ["sgd", "momentum", "adam", "adamw"])
 def test_with_zero_gradient_only_the_decay_group_moves(name, mode):
     paddle.seed(0)
@@ -80,13 +80,13 @@ def test_clip_norm_caps_each_gradient_and_l2_decay_is_added_after_clipping():
 
 
 def test_sgd_coupled_l2_equals_decoupled_decay():
-    coupled, decoupled = one_step("sgd", "l2"), one_step("sgd", "decoupled")
+    coupled, decoupled = one_step("sgd", "coupled"), one_step("sgd", "decoupled")
     for n in coupled:
         np.testing.assert_allclose(coupled[n], decoupled[n], rtol=1e-6, atol=1e-7)
 
 
 def test_adam_with_l2_differs_from_adamw():
-    coupled, decoupled = one_step("adam", "l2"), one_step("adam", "decoupled")
+    coupled, decoupled = one_step("adam", "coupled"), one_step("adam", "decoupled")
     assert not np.allclose(coupled["net.0.weight"], decoupled["net.0.weight"], atol=1e-6)
     np.testing.assert_allclose(one_step("adamw", "decoupled")["net.0.weight"], decoupled["net.0.weight"], rtol=1e-6)
 
@@ -161,8 +161,8 @@ def test_group_overrides_set_decay_and_lr_per_group_and_the_table_lists_them():
     assert table["decay_count"] == 3 and table["no_decay_count"] == 2
 
 
-@pytest.mark.parametrize("name,mode", [("sgd", "l2"), ("sgd", "decoupled"), ("momentum", "decoupled"),
-                                       ("adam", "decoupled"), ("adamw", "decoupled")])
+@pytest.mark.parametrize("name,mode", [("sgd", "coupled"), ("sgd", "decoupled"), ("momentum", "decoupled"),
+                                       ("adam", "decoupled"), ("adamw", "decoupled"), ("adamw", "coupled")])
 def test_with_zero_gradient_each_group_shrinks_by_its_own_lr_mult_and_decay(name, mode):
     """A zero gradient isolates the decay: p ← p·(1 − lr·lr_mult·λ) for both the coupled SGD step and decoupled ones."""
     model = EmbedNet()

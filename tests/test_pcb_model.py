@@ -72,9 +72,18 @@ def test_head_starts_at_the_object_and_class_priors():
         np.testing.assert_allclose(probs[:, 5:], 1 / 6, rtol=1e-5)
 
 
-def test_no_parameter_keeps_a_ppdet_regularizer():
-    """A parameter's own regularizer overrides the optimizer's: ppdet's L2Decay(0) would silently cancel decay."""
-    assert all(p.regularizer is None for p in detector().parameters())
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam", "adamw"])
+def test_no_parameter_keeps_a_ppdet_regularizer_once_the_optimizer_is_built(name):
+    """A parameter's own regularizer overrides the optimizer's: ppdet's L2Decay(0) would silently cancel decay.
+    build_optimizer, for every optimizer, is the one place that clears them."""
+    from paddle_reg.optim import build_optimizer
+
+    model = detector()
+    assert any(p.regularizer is not None for p in model.parameters())  # ppdet's ParamAttr L2Decay
+    _, _, table = build_optimizer(model, OmegaConf.create({"name": name, "weight_decay": 1e-4}), 1, 1)
+    for group in table.groups:  # none, or its group's coupled L2 (Paddle's SGD and Adam put that one there)
+        allowed = {None, group.weight_decay if name != "adamw" and group.weight_decay > 0 else None}
+        assert {None if p.regularizer is None else p.regularizer._coeff for p in group.params} <= allowed, group.name
 
 
 def test_dropblock_goes_into_the_tiny_neck():

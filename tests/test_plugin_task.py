@@ -70,13 +70,12 @@ def test_the_plugged_in_configs_compose_like_a_built_in_tasks(plugin_site, monke
                               "paddle_reg.task_api.Task"),
     ("missing = paddle_reg_no_such_module:TASK", "task missing: its entry point paddle_reg_no_such_module:TASK does "
                                                  "not load: ModuleNotFoundError"),
-    ("half = half_task:TASK", "task half: Half does not set regimes"),
+    ("half = half_task:TASK", "task half: Half does not set name"),
 ])
 def test_a_bad_entry_point_is_one_clear_error(tmp_path, monkeypatch, entry, expected):
     write_distribution(tmp_path, entry, {"half_task": (
         "from paddle_reg.classification import ClassificationTask\n"
         "class Half(ClassificationTask):\n"
-        "    name = 'half'\n"
         "    def load_data(self, cfg, data_root): ...\n"
         "    def build_model(self, cfg, data): ...\n"
         "TASK = Half()\n")})

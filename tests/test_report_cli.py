@@ -52,6 +52,7 @@ def test_report_from_a_runs_folder_writes_task_report_and_index(tmp_path):
 
 def test_claim_experiment_end_to_end(mnist_root, tmp_path):
     """E9 shrunk to seconds: train its arms, probe the checkpoints, then a verdict computed from them."""
+    # the older spelling +experiment=<id> (now experiment=<id>) still works in both CLIs
     args = TINY + ["+experiment=e9", "seeds=[0,1]", "train.epochs=2", "data.train_size=null", "report=true"]
     result = run_cli(args, tmp_path, mnist_root)
     assert result.returncode == 0, result.stderr

@@ -134,7 +134,7 @@ def test_claims_not_measured_say_why():
     e16 = v.not_measured(v.claim("E16"), "mnist")
     assert e16.verdict == v.OUT_OF_SCOPE and "no data" in e16.reason
     e4 = v.not_measured(v.claim("E4"), "mnist")
-    assert e4.verdict == v.INCONCLUSIVE and e4.command == "python -m paddle_reg.run +experiment=e4"
+    assert e4.verdict == v.INCONCLUSIVE and e4.command == "python -m paddle_reg.run experiment=e4"
 
 
 def test_e3_identical_arms_paired_by_seed_are_refuted_as_no_difference():

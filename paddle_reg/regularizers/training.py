@@ -1,14 +1,16 @@
-"""What the trainer applies around each step, from a run's ``reg`` section: batch augmentation, L1, max-norm."""
+"""What the trainer applies around each step, from a run's ``reg`` section: batch augmentation, L1, max-norm, and
+the loss's own regularizer keywords (label smoothing)."""
 from __future__ import annotations
+
+from functools import partial
 
 import numpy as np
 import paddle
 
 from paddle_reg.errors import UserError
+from paddle_reg.registry import IMAGE_AUGMENTATIONS
 from paddle_reg.regularizers.mixing import MixedTargets, cutmix, cutout, mixed_loss, mixup
 from paddle_reg.regularizers.penalties import MaxNorm, l1_penalty, penalized_weights
-
-BATCH_AUGMENTATIONS = ("mixup", "cutmix", "cutout")
 
 
 class StepRegularizers:
@@ -16,12 +18,16 @@ class StepRegularizers:
 
     The batch augmentations apply to tasks that declare ``image_shape`` (C, H, W), the view of their inputs as
     images (classification losses); a task without it applies reg.mixup/cutmix/cutout itself (detection).
+    ``loss_options`` (the registry's ``loss`` regularizers that are on, e.g. ``{"label_smoothing": 0.1}``) go to the
+    task's loss as keyword arguments.
     """
 
-    def __init__(self, model: paddle.nn.Layer, reg: dict | None, image_shape: tuple[int, ...] | None = None):
+    def __init__(self, model: paddle.nn.Layer, reg: dict | None, image_shape: tuple[int, ...] | None = None,
+                 loss_options: dict | None = None):
         reg = {name: value for name, value in (reg or {}).items() if value is not None}
+        self.loss_options = dict(loss_options or {})
         if image_shape is None:
-            reg = {name: value for name, value in reg.items() if name not in BATCH_AUGMENTATIONS}
+            reg = {name: value for name, value in reg.items() if name not in IMAGE_AUGMENTATIONS}
         if "mixup" in reg and "cutmix" in reg:
             raise UserError("reg.mixup and reg.cutmix are both on: a regime mixes batches one way; list one in extra")
         self.image_shape = tuple(image_shape) if image_shape else None
@@ -52,6 +58,7 @@ class StepRegularizers:
         return images.reshape(flat_shape), targets
 
     def data_loss(self, loss_fn, logits, labels, targets: MixedTargets | None) -> paddle.Tensor:
+        loss_fn = partial(loss_fn, **self.loss_options) if self.loss_options else loss_fn
         return loss_fn(logits, labels) if targets is None else mixed_loss(loss_fn, logits, targets)
 
     def penalty(self) -> paddle.Tensor | None:
@@ -64,5 +71,5 @@ class StepRegularizers:
 
     def __repr__(self) -> str:
         on = {"mixup": self.mixup_alpha, "cutmix": self.cutmix_alpha, "cutout": self.cutout_size, "l1": self.l1,
-              "maxnorm": self.max_norm.max_norm if self.max_norm else None}
+              "maxnorm": self.max_norm.max_norm if self.max_norm else None, **self.loss_options}
         return f"StepRegularizers({', '.join(f'{k}={v}' for k, v in on.items() if v is not None)})"

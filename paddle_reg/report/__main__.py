@@ -1,7 +1,7 @@
 """``python -m paddle_reg.report <runs folder | task | overrides...>``: (re)write reports from finished runs.
 
 - a runs folder (e.g. ``runs/mnist``): every run under it, one report per task, arms by regime;
-- a task name or the same overrides as ``paddle_reg.run`` (``mnist``, ``task=news``, ``+experiment=e4``):
+- a task name or the same overrides as ``paddle_reg.run`` (``mnist``, ``task=news``, ``experiment=e4``):
   exactly the runs that command trains, missing ones shown as such.
 Then ``reports/index.html|pdf``. Nothing is trained.
 """
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from paddle_reg.run import one_line
+    from paddle_reg.run import current_overrides, one_line
 
     args = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
             write_index(reports_dir)
         else:
-            overrides = [f"task={a}" if "=" not in a else a for a in args]
+            overrides = current_overrides([f"task={a}" if "=" not in a else a for a in args])
             outs = [_command_report(overrides)]
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -34,7 +34,7 @@ def claim(claim_id: str) -> dict:
 
 
 def experiment_command(name: str) -> str:
-    return f"python -m paddle_reg.run +experiment={name}"
+    return f"python -m paddle_reg.run experiment={name}"
 
 
 @dataclass

@@ -15,6 +15,7 @@ from paddle import nn
 
 from paddle_reg.classification import ArraySplit, ClassificationTask, stratified_subset
 from paddle_reg.errors import UserError
+from paddle_reg.regularizers import Dropout
 
 
 @dataclass
@@ -26,7 +27,7 @@ class DigitsData:
 
 class DigitsTask(ClassificationTask):
     name = "digits"
-    regimes = ("none", "dropout", "weight_decay", "both")
+    regularizers = ClassificationTask.regularizers + ("dropout",)  # and the shared ones: weight_decay, l1, ...
 
     def load_data(self, cfg: DictConfig, data_root) -> DigitsData:
         from sklearn.datasets import load_digits  # the data ships with scikit-learn: data_root is not needed
@@ -49,7 +50,7 @@ class DigitsTask(ClassificationTask):
     def build_model(self, cfg: DictConfig, data: DigitsData) -> nn.Layer:
         layers, width = [], data.train.inputs.shape[1]
         for size in cfg.model.hidden:
-            layers += [nn.Linear(width, size), nn.ReLU(), nn.Dropout(cfg.model.dropout.hidden)]
+            layers += [nn.Linear(width, size), nn.ReLU(), Dropout(cfg.model.dropout.hidden)]
             width = size
         return nn.Sequential(*layers, nn.Linear(width, 10))
 

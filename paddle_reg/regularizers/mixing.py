@@ -33,7 +33,8 @@ def mixup(images, labels, alpha: float, rng: np.random.Generator) -> tuple[paddl
     """x ← λ·x + (1−λ)·x[perm], λ ~ Beta(α, α) (Zhang et al. 2018)."""
     lam = float(rng.beta(alpha, alpha))
     perm = paddle.to_tensor(rng.permutation(len(labels)))
-    return paddle.lerp(paddle.gather(images, perm), images, lam), MixedTargets(labels, paddle.gather(labels, perm), lam)
+    mixed = lam * images + (1.0 - lam) * paddle.gather(images, perm)
+    return mixed, MixedTargets(labels, paddle.gather(labels, perm), lam)
 
 
 def random_box(height: int, width: int, area_fraction: float, rng: np.random.Generator) -> tuple[int, int, int, int]:

@@ -26,7 +26,7 @@ def report_cli(args: list[str], cwd: Path, data_root: Path | None = None) -> sub
     (["runs/missing"], "runs folder runs/missing does not exist"),
     (["empty"], "no runs under empty"),
     (["bogus"], "Could not find 'task/bogus'"),
-    (["mnist"], "none of the 12 runs of `python -m paddle_reg.run task=mnist` exists"),
+    (["mnist"], "none of the 20 runs of `python -m paddle_reg.run task=mnist` exists"),
 ])
 def test_errors_are_one_line_with_exit_code_2(args, expected, tmp_path, capsys):
     (tmp_path / "empty").mkdir()

@@ -79,8 +79,7 @@ def predictions(model, split: PcbSplit) -> tuple[list[ImageDetections], float]:
         offsets = np.concatenate([[0], np.cumsum(bbox_num)])
         for i in range(count):
             rows = bbox[offsets[i] : offsets[i + 1]]
-            out.append(ImageDetections(rows[:, 2:6], rows[:, 1], rows[:, 0].astype(int),
-                                       split.boxes[start + i], split.classes[start + i]))
+            out.append(ImageDetections(rows[:, 2:6], rows[:, 1], rows[:, 0].astype(int), boxes[i], classes[i]))
     return out, loss_sum / len(split)
 
 

@@ -116,6 +116,12 @@ class YoloTargets:
         return {key: paddle.to_tensor(np.stack([s[key] for s in samples])) for key in ("target0", "target1", "target2")}
 
 
+def ground_truth(inputs: dict) -> dict[str, paddle.Tensor]:
+    """A batch's padded boxes and classes, each real box (width > 0) scored 1."""
+    return {"gt_bbox": inputs["gt_bbox"], "gt_class": inputs["gt_class"],
+            "gt_score": (inputs["gt_bbox"][:, :, 2] > 0).astype("float32")}
+
+
 class PcbDetector(nn.Layer):
     """ppdet's YOLOv3 with its training-time input regularizers (Cutout, Mixup) and target encoding in front.
 
@@ -132,9 +138,7 @@ class PcbDetector(nn.Layer):
     def forward(self, inputs: dict):
         if not self.training:
             return self.detect(inputs)
-        images = inputs["image"]
-        gt = {"gt_bbox": inputs["gt_bbox"], "gt_class": inputs["gt_class"],
-              "gt_score": (inputs["gt_bbox"][:, :, 2] > 0).astype("float32")}
+        images, gt = inputs["image"], ground_truth(inputs)
         if self.cutout or self.mixup:
             rng = augmentation_rng()
             if self.cutout:
@@ -152,10 +156,8 @@ class PcbDetector(nn.Layer):
                                               inputs["scale_factor"])
         if "gt_bbox" not in inputs:
             return bbox, bbox_num, None
-        gt = {"gt_bbox": inputs["gt_bbox"], "gt_class": inputs["gt_class"],
-              "gt_score": (inputs["gt_bbox"][:, :, 2] > 0).astype("float32")}
-        losses = yolo.yolo_head.loss(outputs, {"gt_bbox": gt["gt_bbox"], **self.targets(inputs["image"].shape, gt)},
-                                     yolo.yolo_head.anchors)
+        targets = {"gt_bbox": inputs["gt_bbox"], **self.targets(inputs["image"].shape, ground_truth(inputs))}
+        losses = yolo.yolo_head.loss(outputs, targets, yolo.yolo_head.anchors)
         return bbox, bbox_num, losses["loss"]
 
     def extra_repr(self) -> str:

@@ -36,7 +36,7 @@ CONVERGENCE_RULE = (
     f"over runs is at most the tolerance (the last W epochs moved the metric by no more than its epoch-to-epoch noise "
     f"or a small share of what training had achieved, or made it worse). Still improving: the mean drift exceeds the "
     f"tolerance and its {LEVEL:.0%} t-interval over runs lies above 0 (one run: the interval of its own fit). Unclear "
-    f"otherwise.")
+    f"otherwise. Converged says the curve stopped improving, not how good it got (a run that never learns is flat).")
 OVERFITTING_RULE = (
     f"Overfitting, per arm, from the validation loss per epoch (eval mode), same runs and window W: rise = the mean "
     f"loss of the last W epochs − the lowest mean of any W consecutive epochs (0 while the loss still falls). "
@@ -120,7 +120,7 @@ def convergence(curves: list[list[float]], better: str, stopped_early: list[bool
         return Finding(UNKNOWN, "the headline metric has no better direction", per_seed=per_seed)
     if all(stopped_early):
         return Finding(CONVERGED, f"stopped early by validation in all {len(curves)} runs (best epoch "
-                       f"{_epochs(per_seed, 'best_epoch')} of {_epochs(per_seed, 'epochs')})", per_seed=per_seed)
+                       f"{_per_run(per_seed, 'best_epoch')} of {_per_run(per_seed, 'epochs')})", per_seed=per_seed)
     short = [p["epochs"] for p in per_seed if p["epochs"] < min_epochs]
     if short:
         return Finding(UNKNOWN, f"too few epochs ({min(short)}) for the rule, which needs ≥ {min_epochs}",
@@ -134,8 +134,8 @@ def convergence(curves: list[list[float]], better: str, stopped_early: list[bool
         p.update(window=w, drift=sign * d)
     low, high = sorted((sign * trend.low, sign * trend.high))
     numbers = {"drift": sign * trend.drift, "drift_low": low, "drift_high": high, "scatter": trend.scatter,
-               "gain": sign * gain, "tolerance": tolerance, "window": _epochs(per_seed, "window"),
-               "best_epoch": _epochs(per_seed, "best_epoch"), "epochs": _epochs(per_seed, "epochs")}
+               "gain": sign * gain, "tolerance": tolerance, "window": _per_run(per_seed, "window"),
+               "best_epoch": _per_run(per_seed, "best_epoch"), "epochs": _per_run(per_seed, "epochs")}
     said = (f"fitted change over the last {numbers['window']} epochs {_num(sign * trend.drift, unit, True)} "
             f"({level:.0%} CI [{_num(low, unit, True)}, {_num(high, unit, True)}]), tolerance {_num(tolerance, unit)} "
             f"(scatter {_num(trend.scatter, unit)}, gain so far {_num(sign * gain, unit, True)}); best epoch "
@@ -169,8 +169,8 @@ def overfitting(val_losses: list[list[float]], tail: float = TAIL, min_epochs: i
     threshold = max(RISE_ERRORS * error, RISE_SHARE * float(np.mean([p["lowest"] for p in per_seed])))
     pct = [p["rise_pct"] for p in per_seed if p["rise_pct"] is not None]
     numbers = {"rise": rise, "rise_pct": float(np.mean(pct)) if pct else None, "standard_error": error,
-               "threshold": threshold, "min_epoch": _epochs(per_seed, "min_epoch"), "epochs": _epochs(per_seed, "epochs")}
-    said = (f"validation loss of the last {_epochs(per_seed, 'window')} epochs {_num(rise, signed=True)}"
+               "threshold": threshold, "min_epoch": _per_run(per_seed, "min_epoch"), "epochs": _per_run(per_seed, "epochs")}
+    said = (f"validation loss of the last {_per_run(per_seed, 'window')} epochs {_num(rise, signed=True)}"
             + (f" ({numbers['rise_pct']:+.0f} %)" if numbers["rise_pct"] is not None else "")
             + f" above its lowest, minimum at epoch {numbers['min_epoch']} of {numbers['epochs']}; threshold "
               f"{_num(threshold)} (standard error {_num(error)})")
@@ -249,7 +249,7 @@ def baseline_warning(diagnoses: dict[str, ArmDiagnosis]) -> str | None:
             f"it measure this training budget, not converged training.")
 
 
-def _epochs(rows: list[dict], key: str) -> str:
+def _per_run(rows: list[dict], key: str) -> str:
     """The per-run values of ``key``: one number when they agree, else their mean."""
     values = [r[key] for r in rows if r.get(key) is not None]
     if not values:

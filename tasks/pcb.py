@@ -60,29 +60,34 @@ def sample(train: TrainSplit, index: int, rng: np.random.Generator) -> tuple[np.
     return image, boxes, classes
 
 
-def predictions(model, split: PcbSplit) -> list[ImageDetections]:
-    """Detections of ``model`` (eval mode) on every image of ``split``, in input pixels."""
-    out = []
+def predictions(model, split: PcbSplit) -> tuple[list[ImageDetections], float]:
+    """Detections of ``model`` (eval mode) on every image of ``split``, in input pixels, and its mean loss per image."""
+    out, loss_sum = [], 0.0
     for start in range(0, len(split), EVAL_BATCH_SIZE):
         images = split.images[start : start + EVAL_BATCH_SIZE]
+        boxes, classes = split.boxes[start : start + EVAL_BATCH_SIZE], split.classes[start : start + EVAL_BATCH_SIZE]
         count, size = len(images), images.shape[-1]
-        bbox, bbox_num = model({"image": paddle.to_tensor(to_float(images)),
-                                "im_shape": paddle.full([count, 2], size, "float32"),
-                                "scale_factor": paddle.ones([count, 2], "float32")})
+        width = max(1, max(len(b) for b in boxes))
+        bbox, bbox_num, loss = model({"image": paddle.to_tensor(to_float(images)),
+                                      "im_shape": paddle.full([count, 2], size, "float32"),
+                                      "scale_factor": paddle.ones([count, 2], "float32"),
+                                      "gt_bbox": paddle.to_tensor(padded([normalized_xywh(b, size) for b in boxes],
+                                                                         width, np.float32)),
+                                      "gt_class": paddle.to_tensor(padded(list(classes), width, np.int32))})
+        loss_sum += float(loss) * count
         bbox, bbox_num = bbox.numpy(), bbox_num.numpy()
         offsets = np.concatenate([[0], np.cumsum(bbox_num)])
         for i in range(count):
             rows = bbox[offsets[i] : offsets[i + 1]]
-            out.append(ImageDetections(rows[:, 2:6], rows[:, 1], rows[:, 0].astype(int),
-                                       split.boxes[start + i], split.classes[start + i]))
-    return out
+            out.append(ImageDetections(rows[:, 2:6], rows[:, 1], rows[:, 0].astype(int), boxes[i], classes[i]))
+    return out, loss_sum / len(split)
 
 
 class PcbTask(Task):
     name = "pcb"
     # the model applies all but weight decay: dropblock in the neck, cutout and mixup (boxes move with the image)
     regularizers = ("dropout", "weight_decay", "dropblock", "cutout", "mixup")
-    metrics = ("map50", "map33", "fp_per_image")
+    metrics = ("map50", "map33", "fp_per_image", "loss")
     monitor = "map50"
     monitor_mode = "max"
     report_metrics = (
@@ -153,13 +158,13 @@ class PcbTask(Task):
     def evaluate(self, model, data: PcbData, split: str) -> Evaluation:
         was_training = model.training
         model.eval()
-        found = predictions(model, data.train_eval if split == "train" else getattr(data, split))
+        found, loss = predictions(model, data.train_eval if split == "train" else getattr(data, split))
         if was_training:
             model.train()
         ap50, ap33 = per_class_ap(found, len(CLASSES), 0.5), per_class_ap(found, len(CLASSES), 0.33)
         as_list = lambda ap: [None if np.isnan(v) else round(float(v), 4) for v in ap]  # noqa: E731  (None: no boxes)
         return Evaluation({"map50": float(np.nanmean(ap50)), "map33": float(np.nanmean(ap33)),
-                           "fp_per_image": false_positives_per_image(found, data.fp_score, data.fp_iou)},
+                           "fp_per_image": false_positives_per_image(found, data.fp_score, data.fp_iou), "loss": loss},
                           {"per_class_ap": {"labels": list(CLASSES), "ap50": as_list(ap50), "ap33": as_list(ap33)}})
 
 

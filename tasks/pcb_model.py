@@ -116,12 +116,19 @@ class YoloTargets:
         return {key: paddle.to_tensor(np.stack([s[key] for s in samples])) for key in ("target0", "target1", "target2")}
 
 
+def ground_truth(inputs: dict) -> dict[str, paddle.Tensor]:
+    """A batch's padded boxes and classes, each real box (width > 0) scored 1."""
+    return {"gt_bbox": inputs["gt_bbox"], "gt_class": inputs["gt_class"],
+            "gt_score": (inputs["gt_bbox"][:, :, 2] > 0).astype("float32")}
+
+
 class PcbDetector(nn.Layer):
     """ppdet's YOLOv3 with its training-time input regularizers (Cutout, Mixup) and target encoding in front.
 
     Training takes ``{"image", "gt_bbox" [B, n, 4] normalized cx cy w h, "gt_class" [B, n]}`` (zero-padded) and
-    returns the stacked losses ``LOSS_KEYS`` (one tensor); eval takes ``{"image", "im_shape", "scale_factor"}`` and
-    returns ``(bbox [M, 6]: class, score, x1, y1, x2, y2 in input pixels, bbox_num [B])``.
+    returns the stacked losses ``LOSS_KEYS`` (one tensor); eval takes ``{"image", "im_shape", "scale_factor"}``, and
+    optionally the same ``gt_bbox`` and ``gt_class``, and returns ``(bbox [M, 6]: class, score, x1, y1, x2, y2 in input
+    pixels, bbox_num [B], loss)``: the mean loss per image on those boxes, from the same forward pass (None without).
     """
 
     def __init__(self, yolo: nn.Layer, targets: YoloTargets, cutout: int | None = None, mixup: float | None = None):
@@ -130,11 +137,8 @@ class PcbDetector(nn.Layer):
 
     def forward(self, inputs: dict):
         if not self.training:
-            out = self.yolo(dict(inputs))  # ppdet keeps a reference to the dict it is given
-            return out["bbox"], out["bbox_num"]
-        images = inputs["image"]
-        gt = {"gt_bbox": inputs["gt_bbox"], "gt_class": inputs["gt_class"],
-              "gt_score": (inputs["gt_bbox"][:, :, 2] > 0).astype("float32")}
+            return self.detect(inputs)
+        images, gt = inputs["image"], ground_truth(inputs)
         if self.cutout or self.mixup:
             rng = augmentation_rng()
             if self.cutout:
@@ -143,6 +147,18 @@ class PcbDetector(nn.Layer):
                 images, gt = mixup(images, gt, self.mixup, rng)
         out = self.yolo({"image": images, "gt_bbox": gt["gt_bbox"], **self.targets(images.shape, gt)})
         return paddle.stack([out[key] for key in LOSS_KEYS])
+
+    def detect(self, inputs: dict):
+        """ppdet's YOLOv3 eval pass (backbone, neck, head, box decoding and NMS), with the head's loss on given boxes."""
+        yolo = self.yolo
+        outputs = yolo.yolo_head(yolo.neck(yolo.backbone(inputs)))
+        bbox, bbox_num, _ = yolo.post_process(outputs, yolo.yolo_head.mask_anchors, inputs["im_shape"],
+                                              inputs["scale_factor"])
+        if "gt_bbox" not in inputs:
+            return bbox, bbox_num, None
+        targets = {"gt_bbox": inputs["gt_bbox"], **self.targets(inputs["image"].shape, ground_truth(inputs))}
+        losses = yolo.yolo_head.loss(outputs, targets, yolo.yolo_head.anchors)
+        return bbox, bbox_num, losses["loss"]
 
     def extra_repr(self) -> str:
         return f"cutout={self.cutout}, mixup={self.mixup}"

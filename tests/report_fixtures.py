@@ -13,14 +13,16 @@ HOSTILE = "<script>alert('x')</script>"
 
 def fixture_run(runs: Path, regime: str, seed: int, test_error: float, train_error: float, status: str = "finished",
                 epoch_time: float = 2.0, weights: np.ndarray | None = None, details: dict | None = None,
-                extra_config: dict | None = None, last_test_error: float | None = None) -> RunDir:
+                extra_config: dict | None = None, last_test_error: float | None = None,
+                history: list[dict] | None = None, stopped_early: bool = False) -> RunDir:
+    """A finished (or ``status``) MNIST run; ``history`` replaces the default three epochs."""
     run_config = {"task": "mnist", "regime": regime, "seed": seed, "model": {"dropout": {"hidden": 0.5}},
                   "optim": {"weight_decay": 1e-4}, "note": HOSTILE, **(extra_config or {})}
     run = RunDir.for_run(runs, "mnist", regime, seed, run_config)
     run.start({"resolved": True, "note": HOSTILE}, run_config, {"paddle": "3.3.1", "device": "cpu", "threads": 1},
               {"decay": ["fc.weight"], "no_decay": ["fc.bias"], "decay_count": 1, "no_decay_count": 1})
-    history = [{"epoch": e, "train_loss": 1.0 / e, "train_error": train_error + 0.02 / e,
-                "val_error": test_error + 0.01 / e, "epoch_time_s": epoch_time} for e in (1, 2, 3)]
+    history = history or [{"epoch": e, "train_loss": 1.0 / e, "train_error": train_error + 0.02 / e,
+                           "val_error": test_error + 0.01 / e, "epoch_time_s": epoch_time} for e in (1, 2, 3)]
     (run.path / "history.json").write_text(json.dumps(history))
     if weights is not None:
         import paddle
@@ -30,10 +32,25 @@ def fixture_run(runs: Path, regime: str, seed: int, test_error: float, train_err
                     str(run.best_path))
     final = {}
     if status == "finished":
-        final = {"test_error": test_error, "test_accuracy": 1 - test_error, "train_error": train_error, "best_epoch": 3}
+        final = {"test_error": test_error, "test_accuracy": 1 - test_error, "train_error": train_error, "best_epoch": 3,
+                 "stopped_early": stopped_early}
         if last_test_error is not None:
             final["last_test_error"] = last_test_error
         if details:
             final["details"] = details
     run.finish(status, final)
     return run
+
+
+def epoch_history(val_error: list[float], val_loss: list[float] | None = None,
+                  train_error: list[float] | None = None) -> list[dict]:
+    """Per-epoch records with the given curves (errors as fractions), for the regime diagnosis."""
+    records = []
+    for i, error in enumerate(val_error):
+        record = {"epoch": i + 1, "train_loss": 0.1, "val_error": error, "epoch_time_s": 1.0}
+        if val_loss is not None:
+            record["val_loss"] = val_loss[i]
+        if train_error is not None:
+            record["train_error"] = train_error[i]
+        records.append(record)
+    return records

@@ -19,6 +19,8 @@ def test_article_and_e15_regimes_train_and_record_detection_metrics(tmp_path):
         assert json.loads((run / "run.json").read_text())["status"] == "finished", regime
         final = json.loads((run / "final.json").read_text())
         assert {"test_map50", "test_map33", "test_fp_per_image", "train_map50", "val_map50"} <= set(final)
+        history = json.loads((run / "history.json").read_text())
+        assert all(record["val_loss"] > 0 for record in history)  # for the report's overfitting rule
 
 
 def test_bad_annotation_stops_before_training_with_file_and_line(tmp_path):

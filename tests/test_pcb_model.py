@@ -40,14 +40,34 @@ def test_training_returns_finite_stacked_losses_and_gradients_reach_the_stem(cha
     assert stem.shape[1] == channels and float(stem.grad.abs().sum()) > 0
 
 
+def eval_batch(count=3, size=64):
+    return {"image": paddle.rand([count, 1, size, size]), "im_shape": paddle.full([count, 2], float(size)),
+            "scale_factor": paddle.ones([count, 2])}
+
+
 def test_eval_returns_boxes_in_input_pixels_per_image():
     model = detector()
     model.eval()
-    bbox, bbox_num = model({"image": paddle.rand([3, 1, 64, 64]), "im_shape": paddle.full([3, 2], 64.0),
-                            "scale_factor": paddle.ones([3, 2])})
-    assert bbox_num.shape == [3] and bbox.shape[1] == 6 and bbox.shape[0] == int(bbox_num.sum())
+    bbox, bbox_num, loss = model(eval_batch())
+    assert bbox_num.shape == [3] and bbox.shape[1] == 6 and bbox.shape[0] == int(bbox_num.sum()) and loss is None
     boxes = bbox.numpy()
     assert ((boxes[:, 2:] >= 0) & (boxes[:, 2:] <= 64)).all() and set(boxes[:, 0].astype(int)) <= set(range(6))
+
+
+def test_eval_with_boxes_gives_ppdets_detections_and_its_head_loss_on_the_same_pass():
+    model = detector()
+    model.eval()
+    batch = {**eval_batch(2), **{k: v for k, v in train_batch().items() if k != "image"}}
+    bbox, bbox_num, loss = model(batch)
+    reference = model.yolo({k: batch[k] for k in ("image", "im_shape", "scale_factor")})
+    np.testing.assert_allclose(bbox.numpy(), reference["bbox"].numpy(), rtol=1e-5)
+    np.testing.assert_array_equal(bbox_num.numpy(), reference["bbox_num"].numpy())
+    feats = model.yolo.neck(model.yolo.backbone(batch))
+    gt = {"gt_bbox": batch["gt_bbox"], "gt_class": batch["gt_class"],
+          "gt_score": (batch["gt_bbox"][:, :, 2] > 0).astype("float32")}
+    model.yolo.yolo_head.train()  # the head's training branch: its loss on the same eval-mode features
+    expected = model.yolo.yolo_head(feats, {"gt_bbox": batch["gt_bbox"], **model.targets(batch["image"].shape, gt)})
+    assert np.isfinite(float(loss)) and float(loss) == pytest.approx(float(expected["loss"]), rel=1e-5)
 
 
 def test_fpn_dropout_sits_between_neck_and_head_and_is_off_in_eval():

@@ -62,6 +62,9 @@ def test_claim_experiment_end_to_end(mnist_root, tmp_path):
     probes = sorted((tmp_path / "runs").rglob("probes.json"))
     assert len(probes) == 4  # 2 arms × 2 seeds
     assert "E9" in (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
+    html = (tmp_path / "reports" / "claims" / "e9" / "report.html").read_text(encoding="utf-8")
+    claims = html[html.index("<h2>Claims</h2>"):]  # 2 epochs: too few for the diagnosis, said beside the verdict
+    assert "Regime of the arms" in claims and "<b>dropout</b> convergence unknown · overfitting unknown" in claims
     again = report_cli(args[:-1], tmp_path, mnist_root)  # the report CLI takes the same overrides
     assert again.returncode == 0, again.stderr
     # the same runs as the task's plain grid: its report carries E9's verdict from the experiment

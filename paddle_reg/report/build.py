@@ -5,6 +5,7 @@ import base64
 import csv
 import io
 import json
+import re
 import time
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import jinja2
 import numpy as np
 import yaml
 
-from paddle_reg.report import fonts, plots, verdicts
+from paddle_reg.report import diagnosis, fonts, plots, verdicts
 from paddle_reg.report.collect import RunRecord, deltas_vs_none, read_runs, report_metrics, shown_path, summarize
 from paddle_reg.store import RunDir, write_atomic
 from paddle_reg.task_api import ReportMetric
@@ -192,6 +193,13 @@ def claim_plots(claim_id: str | None, summaries, evidence: verdicts.Evidence) ->
     return figures
 
 
+def arms_named(result: verdicts.ClaimResult, diagnoses: dict) -> list[tuple[str, str]]:
+    """(arm, diagnosis tag) of each arm a claim's parts name, e.g. ``none`` and ``both`` in "both − none, ..."."""
+    text = " ".join(p.statement for p in result.parts)
+    return [(arm, d.tag) for arm, d in diagnoses.items()
+            if re.search(rf"(?<![\w.+-]){re.escape(arm)}(?![\w+-])", text)]
+
+
 def build_context(run_dirs: list[RunDir], command: str, profile: str, labels: dict[str, str] | None = None,
                   order: list[str] | None = None, claim_id: str | None = None, reports_dir: Path | None = None,
                   measured_in: str = "") -> dict:
@@ -205,6 +213,7 @@ def build_context(run_dirs: list[RunDir], command: str, profile: str, labels: di
     claims = claim_results(task, evidence, reports_dir, only=claim_id) if records else []
     facts = verdicts.fact_results() if not claim_id else []
     arms = [s.regime for s in summaries]
+    diagnoses = diagnosis.diagnose_arms(summaries, evidence.headline) if records else {}
     detail_images, detail_tables = _details(records, arms)
     resolved = next((RunDir(Path(r.path)).config().get("resolved") for r in records), None) if records else None
     return {
@@ -237,6 +246,9 @@ def build_context(run_dirs: list[RunDir], command: str, profile: str, labels: di
         "facts": facts,
         "fact_entries": {c["id"]: c for c in verdicts.claims()["fact_claims"]},
         "combine_rule": verdicts.COMBINE_RULE, "measured_in": evidence.measured_in,
+        "diagnoses": diagnoses, "baseline_warning": diagnosis.baseline_warning(diagnoses),
+        "diagnosis_rules": (diagnosis.CONVERGENCE_RULE, diagnosis.OVERFITTING_RULE),
+        "claim_arms": {c.id: arms_named(c, diagnoses) for c in claims if c.measured_in == evidence.measured_in},
     }
 
 
@@ -255,7 +267,8 @@ def _summary_json(context: dict) -> dict:
         "regimes": {s.regime: {"status": s.status_counts,
                                "stats": {m: dict(zip(("mean", "std", "n"), v)) for m, v in sorted(s.stats.items())},
                                "delta_vs_none": {m: vars(d[s.regime]) for m, d in context["deltas"].items()
-                                                 if s.regime in d}}
+                                                 if s.regime in d},
+                               "diagnosis": context["diagnoses"][s.regime].to_json()}
                     for s in context["summaries"]},
         "claims": [c.to_json() for c in context["claims"]],
         "facts": [f.to_json() for f in context["facts"]],

@@ -1,4 +1,5 @@
-"""reports/index.html|pdf: the task reports and claim experiments present, every claim's verdict, facts F1–F9."""
+"""reports/index.html|pdf: the task reports and claim experiments present, every claim's verdict, facts F1–F9;
+reports/index.json: every report's arms, headline numbers and regime diagnosis."""
 from __future__ import annotations
 
 import json
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from paddle_reg.report import verdicts
 from paddle_reg.report.build import CLAIM_FILE, render, write_html_pdf
+from paddle_reg.store import write_atomic
 
 
 def _read(path: Path) -> dict | None:
@@ -28,7 +30,8 @@ def _task_rows(reports_dir: Path) -> list[dict]:
         for arm, data in summary.get("regimes", {}).items():
             stat = data["stats"].get(head.get("name"), {})
             delta = data.get("delta_vs_none", {}).get(head.get("name"))
-            cells.append({"arm": arm, "stat": stat, "delta": delta, "status": data["status"]})
+            cells.append({"arm": arm, "stat": stat, "delta": delta, "status": data["status"],
+                          "tag": (data.get("diagnosis") or {}).get("tag")})
         rows.append({"task": summary["task"], "profile": summary["profile"], "link": f"{path.parent.name}/report.html",
                      "metric": head, "cells": cells, "environment": summary.get("environment", {}),
                      "command": summary.get("command", ""), "claims": summary.get("claims", []),
@@ -62,13 +65,45 @@ def claim_table(reports_dir: Path, tasks: list[dict]) -> list[dict]:
     return rows
 
 
+NO_DIAGNOSIS = {"tag": "diagnosis unknown", "reason": "its summary.json was written before reports had a regime "
+                                                        "diagnosis: regenerate the report"}
+
+
+def report_entries(reports_dir: Path) -> list[dict]:
+    """One entry per report (each summary.json under ``reports_dir``): where, what, and per arm n, the headline
+    metric's mean and std and the regime diagnosis (without its per-seed detail, which the summary keeps)."""
+    entries = []
+    for path in sorted(reports_dir.rglob("summary.json")):
+        summary = _read(path)
+        if not summary:
+            continue
+        head = (summary.get("metrics") or [{}])[0]
+        arms = {}
+        for arm, data in summary.get("regimes", {}).items():
+            stat = data.get("stats", {}).get(head.get("name"), {})
+            found = data.get("diagnosis") or NO_DIAGNOSIS
+            arms[arm] = {"n": stat.get("n", 0), "mean": stat.get("mean"), "std": stat.get("std"),
+                         "status": data.get("status", {}),
+                         "diagnosis": {key: {k: v for k, v in value.items() if k != "per_seed"}
+                                       if isinstance(value, dict) else value for key, value in found.items()}}
+        entries.append({"path": path.parent.relative_to(reports_dir).joinpath("report.html").as_posix(),
+                        "task": summary.get("task"), "profile": summary.get("profile"), "claim": summary.get("claim"),
+                        "command": summary.get("command"), "generated": summary.get("generated"),
+                        "headline": head, "arms": arms})
+    return entries
+
+
 def write_index(reports_dir: Path) -> Path:
-    """Rebuild the index from the summary.json / claim.json files under ``reports_dir``."""
+    """Rebuild the index (index.json, index.html, index.pdf) from the summary.json / claim.json files under
+    ``reports_dir``."""
     reports_dir = Path(reports_dir)
+    generated = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    listing = json.dumps({"generated": generated, "reports": report_entries(reports_dir)}, indent=2, ensure_ascii=False)
+    write_atomic(reports_dir / "index.json", lambda tmp: tmp.write_text(listing, encoding="utf-8"))
     tasks = _task_rows(reports_dir)
     facts = verdicts.fact_results()
     context = {
-        "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "generated": generated,
         "tasks": tasks, "claims": claim_table(reports_dir, tasks), "facts": facts,
         "fact_entries": {c["id"]: c for c in verdicts.claims()["fact_claims"]}, "combine_rule": verdicts.COMBINE_RULE,
     }

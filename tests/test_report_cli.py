@@ -26,7 +26,7 @@ def report_cli(args: list[str], cwd: Path, data_root: Path | None = None) -> sub
     (["runs/missing"], "runs folder runs/missing does not exist"),
     (["empty"], "no runs under empty"),
     (["bogus"], "Could not find 'task/bogus'"),
-    (["mnist"], "none of the 12 runs of `python -m paddle_reg.run task=mnist` exists"),
+    (["mnist"], "none of the 20 runs of `python -m paddle_reg.run task=mnist` exists"),
 ])
 def test_errors_are_one_line_with_exit_code_2(args, expected, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
@@ -56,18 +56,19 @@ def test_claim_experiment_end_to_end(mnist_root, tmp_path):
     args = TINY + ["+experiment=e9", "seeds=[0,1]", "train.epochs=2", "data.train_size=null", "report=true"]
     result = run_cli(args, tmp_path, mnist_root)
     assert result.returncode == 0, result.stderr
-    claim = json.loads((tmp_path / "reports" / "claims" / "e9" / "claim.json").read_text())
-    assert claim["id"] == "E9" and claim["verdict"] in ("supported", "refuted", "inconclusive")
+    claims = {c["id"]: c for c in json.loads((tmp_path / "reports" / "claims.json").read_text())["claims"]}
+    claim = claims["E9"]  # two seeds: every part is not measured (n = 2), and so is the claim
+    assert (claim["primary"], claim["verdict"]) == ("claims/e9", "not measured")
     assert [p["statement"].split(" ")[0] for p in claim["parts"]] == ["10", "30", "50"]
+    assert all(p["why"] == "not measured (n = 2 pairs; 3 needed)" for p in claim["parts"])
     probes = sorted((tmp_path / "runs").rglob("probes.json"))
     assert len(probes) == 4  # 2 arms × 2 seeds
     assert "E9" in (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
     again = report_cli(args[:-1], tmp_path, mnist_root)  # the report CLI takes the same overrides
     assert again.returncode == 0, again.stderr
-    # the same runs as the task's plain grid: its report carries E9's verdict from the experiment
+    # the same runs as the task's plain grid: its report shows E9 as decided by the experiment
     plain = [a for a in args[:-1] if a != "+experiment=e9"] + ["regimes=[none,dropout]"]
     task_report = report_cli(plain, tmp_path, mnist_root)
     assert task_report.returncode == 0, task_report.stderr
-    summary = json.loads((tmp_path / "reports" / "mnist" / "summary.json").read_text())
-    e9 = next(c for c in summary["claims"] if c["id"] == "E9")
-    assert e9["verdict"] == claim["verdict"] and e9["measured_in"].endswith("claims/e9/report.html")
+    html = (tmp_path / "reports" / "mnist" / "report.html").read_text(encoding="utf-8")
+    assert 'Decided by <a href="../claims/e9/report.html">claims/e9</a>' in html

@@ -6,32 +6,15 @@ import json
 
 import numpy as np
 import pytest
-from report_fixtures import HOSTILE, fixture_run
+from report_fixtures import HOSTILE, write_fixture_reports
 
-from paddle_reg.report import write_index, write_task_report
+from paddle_reg.report import write_index
 from paddle_reg.report.collect import NEAR_ZERO, weight_stats
-
-CONFUSION = {"test_confusion": {"labels": ["体育 sports", HOSTILE], "matrix": [[8, 2], [1, 9]]},
-             "test_per_class_ap": {"labels": ["短路 short", "open"], "ap50": [0.5, 0.25]}}
-
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("report")
-    runs = tmp_path / "runs"
-    rng = np.random.default_rng(0)
-    dense, sparse = rng.normal(0, 0.1, (20, 2)), np.where(rng.random((20, 2)) < 0.5, 0.0, 0.1)
-    dirs = [fixture_run(runs, "none", 0, 0.020, 0.010, weights=dense, details=CONFUSION),
-            fixture_run(runs, "none", 1, 0.030, 0.012, weights=dense, details=CONFUSION),
-            fixture_run(runs, "none", 2, 0.025, 0.011, weights=dense, details=CONFUSION),
-            fixture_run(runs, "dropout", 0, 0.015, 0.014, weights=sparse, details=CONFUSION),
-            fixture_run(runs, "dropout", 1, 0.016, 0.0145, weights=sparse, details=CONFUSION),
-            fixture_run(runs, "dropout", 2, 0.017, 0.015, weights=sparse, details=CONFUSION),
-            fixture_run(runs, "dropout", 3, 0.0, 0.0, "diverged")]
-    html = write_task_report(dirs, tmp_path / "reports" / "mnist", command=f"python -m paddle_reg.run note={HOSTILE}",
-                             profile="quick", reports_dir=tmp_path / "reports")
-    write_index(tmp_path / "reports")
-    return tmp_path / "reports", html.read_text(encoding="utf-8")
+    reports = write_fixture_reports(tmp_path_factory.mktemp("report"))
+    return reports, (reports / "mnist" / "report.html").read_text(encoding="utf-8")
 
 
 def test_summary_has_hand_computed_mean_std_and_delta(report):

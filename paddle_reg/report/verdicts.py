@@ -141,6 +141,11 @@ def margins(entry: dict, task: str) -> dict[str, Margin | str]:
     return found
 
 
+def _paired_by(c: Comparison) -> str:
+    """What a paired comparison pairs: "seed", or "round" for a benchmark's rounds."""
+    return c.analysis.rsplit(" ", 1)[-1] if c.analysis != WELCH else "seed"
+
+
 def describe(c: Comparison, unit: str = "") -> str:
     """The numbers of a comparison in words: Δ with its intervals, or the exact statement when nothing varies."""
     if not c.n or not c.n_base:
@@ -148,9 +153,9 @@ def describe(c: Comparison, unit: str = "") -> str:
     if c.identical:
         if c.analysis == WELCH:
             return f"Δ = {_num(c.diff, unit)} exactly: no spread within either arm (n = {c.n} vs {c.n_base})"
-        return f"identical in all {c.n} seeds" if c.diff == 0 else \
-            f"Δ = {_num(c.diff, unit)} in every one of the {c.n} {c.analysis.split()[-1]}s (no spread)"
-    size = f"n = {c.n} {c.analysis.split()[-1]}s" if c.analysis != WELCH else f"n = {c.n} vs {c.n_base}"
+        return f"identical in all {c.n} {_paired_by(c)}s" if c.diff == 0 else \
+            f"Δ = {_num(c.diff, unit)} in every one of the {c.n} {_paired_by(c)}s (no spread)"
+    size = f"n = {c.n} {_paired_by(c)}s" if c.analysis != WELCH else f"n = {c.n} vs {c.n_base}"
     if not c.has_ci:
         return f"Δ = {_num(c.diff, unit)} ({size}: no interval)"
     text = (f"Δ = {_num(c.diff, unit)}, 95 % CI [{_num(c.low)}, {_num(c.high)}], 90 % CI [{_num(c.low90)}, "
@@ -163,7 +168,7 @@ def describe(c: Comparison, unit: str = "") -> str:
 def short(c: Comparison, unit: str = "") -> str:
     """One line for the index: Δ and its 95 % CI."""
     if c.identical and c.diff == 0 and c.analysis != WELCH:
-        return f"identical in all {c.n} seeds"
+        return f"identical in all {c.n} {_paired_by(c)}s"
     if not c.has_ci:
         return f"Δ = {_num(c.diff, unit)}" + ("" if c.identical else " (no CI)") + f", n = {c.n}"
     return f"Δ = {_num(c.diff, unit)} [{_num(c.low)}, {_num(c.high)}], n = {c.n}"
@@ -174,7 +179,8 @@ def power(c: Comparison, margin: Margin, unit: str) -> str:
     detectable, needed = c.detectable, c.seeds_needed(margin.delta)
     if detectable is None:
         return ""
-    seeds = f"{needed} seeds" if needed else "more than 10,000 seeds"
+    what = _paired_by(c)
+    seeds = f"{needed} {what}s" if needed else f"more than 10,000 {what}s"
     return (f"detectable at 80 % power with n = {c.n}: ±{detectable:.2g}{unit}; {seeds} per arm to detect "
             f"δ = {margin.delta:g}{unit}")
 

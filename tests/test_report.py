@@ -46,7 +46,7 @@ def test_key_findings_say_what_changed_and_list_the_failed_run(report):
     reports, html = report
     findings = json.loads((reports / "mnist" / "summary.json").read_text())["key_findings"]
     assert findings[0] == "none reaches a test error of 2.5 ± 0.5 % (mean ± std over 3 seeds)."
-    assert findings[1].startswith("No clear change for dropout (Δ -0.9 pp")  # Welch CI [−2.08, +0.28] spans 0
+    assert findings[1].startswith("No clear change for dropout -0.9 pp, 95 % CI -2.1 to +0.28: not significant")
     assert findings[-1] == "1 run(s) did not finish: dropout seed 3: diverged."
     assert findings[0] in html and html.index("Key findings") < html.index("Results by arm")
 
@@ -59,7 +59,7 @@ def test_key_findings_use_the_diagnosis_when_the_summary_has_one(report):
     ev = read_places(reports)["mnist"]
     with_diagnosis = key_findings(ev, tags)
     assert with_diagnosis[0].endswith("(none: converged · overfits).")
-    assert "dropout (dropout: still improving)" in with_diagnosis[1]
+    assert "+0.28 (dropout: still improving)" in with_diagnosis[1]
     assert key_findings(ev, None) == key_findings(ev, {}) == [s.replace(" (none: converged · overfits)", "")
                                                               .replace(" (dropout: still improving)", "")
                                                               for s in with_diagnosis]

@@ -84,7 +84,7 @@ def test_inconclusive_parts_state_power():
     part = v.judged("s", HIGHER, c, " pp")
     assert part.verdict == v.INCONCLUSIVE
     # seeds for δ = 1: sd·(t₀.₉₇₅ + t₀.₈₀)/√n is 0.954·1.065 = 1.016 at n = 9, 0.954·0.995 = 0.949 at n = 10
-    assert part.power == "detectable at 80 % power with n = 3: ±3 pp; 10 seeds per arm to detect δ = 1 pp"
+    assert part.power == "detectable at 80 % power with n = 3: ±3 pp; an effect of δ = 1 pp would take 10 seeds per arm"
     assert v.judged("s", HIGHER, paired([3.0, 3.2, 3.1]), " pp").power == ""  # supported: no power line
 
 
@@ -224,7 +224,7 @@ def test_judge_gives_one_verdict_from_the_primary_and_marks_shared_runs():
     judged = v.judge(v.claim("E11"), places, None)
     assert judged.verdict == v.SUPPORTED and judged.result.place == "claims/e11"
     (rep,) = judged.replications  # news and pcb never ran: no row for them
-    assert (rep.place, rep.agreement) == ("mnist", "agrees") and rep.shared.startswith("the same runs")
+    assert (rep.result.place, rep.agreement) == ("mnist", "agrees") and rep.shared.startswith("the same runs")
     never = v.judge(v.claim("E15"), {}, None)
     assert never.verdict == v.NOT_MEASURED and "never run" in never.result.reason
     assert never.result.command == "python -m paddle_reg.run experiment=e15"

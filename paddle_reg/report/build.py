@@ -141,7 +141,7 @@ def claim_verdicts(evidence: Evidence, reports_dir: Path | None, claim_id: str |
         if claim_id and entry["id"] != claim_id:
             continue
         judged = verdicts.judge(entry, places, reports_dir)
-        here = judged.result.place == evidence.place or any(r.place == evidence.place for r in judged.replications)
+        here = evidence.place in [judged.result.place] + [r.result.place for r in judged.replications]
         if claim_id or here or evidence.task in entry.get("tasks", []):
             shown.append(judged)
     return shown

@@ -44,10 +44,10 @@ def key_findings(ev: Evidence, diagnosis: dict | None = None) -> list[str]:
             quiet.append((arm, c))
     if quiet:
         detectable = [c.detectable for _, c in quiet if c.detectable is not None]
-        size = f"; at these seeds only changes of about ±{max(detectable):.2g}{unit} would show" if detectable else ""
-        sentences.append(f"No clear change for {', '.join(a + _state(diagnosis, a) for a, _ in quiet)} "
-                         f"(Δ {', '.join(f'{c.diff:+.2g}' for _, c in quiet)}{unit}, each 95 % CI spanning 0 or not "
-                         f"significant after Holm{size}).")
+        size = f"; these seeds detect changes of about ±{max(detectable):.2g}{unit}" if detectable else ""
+        arms = "; ".join(f"{a} {c.diff:+.2g}{unit}, 95 % CI {c.low:+.2g} to {c.high:+.2g}{_state(diagnosis, a)}"
+                         for a, c in quiet)
+        sentences.append(f"No clear change for {arms}: not significant after Holm's correction{size}.")
     ranked = [s for s in ev.summaries if head.name in s.stats]
     if len(ranked) > 1 and head.better in ("lower", "higher"):
         best = (min if head.better == "lower" else max)(ranked, key=lambda s: s.stats[head.name][0])

@@ -181,8 +181,8 @@ def power(c: Comparison, margin: Margin, unit: str) -> str:
         return ""
     what = _paired_by(c)
     seeds = f"{needed} {what}s" if needed else f"more than 10,000 {what}s"
-    return (f"detectable at 80 % power with n = {c.n}: ±{detectable:.2g}{unit}; {seeds} per arm to detect "
-            f"δ = {margin.delta:g}{unit}")
+    return (f"detectable at 80 % power with n = {c.n}: ±{detectable:.2g}{unit}; an effect of δ = {margin.delta:g}{unit} "
+            f"would take {seeds} per arm")
 
 
 # --- parts and claims ---------------------------------------------------------------------------------------------
@@ -278,17 +278,13 @@ class ClaimResult:
         more = f" (+{len(self.parts) - 1} more part{'s' if len(self.parts) > 2 else ''})" if len(self.parts) > 1 else ""
         return f"{part.statement}: {part.short}" + (f", claimed {part.test}" if part.test else "") + more
 
-    def to_json(self) -> dict:
-        return {**asdict(self), "runs": sorted(self.runs)}
 
 
 @dataclass
 class Replication:
-    place: str
-    verdict: str
-    agreement: str  # agrees | disagrees | not measured here
-    shared: str  # which of its runs the primary used too
-    result: ClaimResult
+    result: ClaimResult  # the claim judged at another place
+    agreement: str  # agreement(): agrees | disagrees | why neither
+    shared: str  # shared_runs(): which of its runs the primary used too
 
 
 @dataclass
@@ -304,7 +300,7 @@ class ClaimVerdict:
         return {"id": self.id, "verdict": self.verdict, "primary": self.result.place, "reason": self.result.reason,
                 "command": self.result.command, "measured_in": self.result.measured_in, "how": self.result.how,
                 "parts": [asdict(p) for p in self.result.parts],
-                "replications": [{"place": r.place, "verdict": r.verdict, "agreement": r.agreement,
+                "replications": [{"place": r.result.place, "verdict": r.result.verdict, "agreement": r.agreement,
                                   "shared": r.shared, "measured_in": r.result.measured_in,
                                   "parts": [asdict(p) for p in r.result.parts]} for r in self.replications]}
 
@@ -631,8 +627,8 @@ def judge(entry: dict, places: dict[str, Evidence], reports_dir: Path | None) ->
     for place in entry.get("replications", []):
         other = measure(entry, place, places) if place in places else None
         if other is not None and other.verdict != NOT_MEASURED:
-            replications.append(Replication(place, other.verdict, agreement(primary.verdict, other.verdict),
-                                            shared_runs(primary.runs, other.runs), other))
+            replications.append(Replication(other, agreement(primary.verdict, other.verdict),
+                                            shared_runs(primary.runs, other.runs)))
     return ClaimVerdict(entry["id"], primary.verdict, primary, replications)
 
 

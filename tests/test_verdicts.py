@@ -157,6 +157,8 @@ def test_e4_diverged_runs_are_failures_to_converge_and_listed():
     assert part.unfinished == ["p=0.9 seed 2: diverged at epoch 4"]
     assert "1 diverged run(s) of p=0.9 counted as failures at 100 %" in part.evidence
     assert result.verdict == v.INCONCLUSIVE and part.power
+    arm, metric = evidence(diverging).arm("p=0.9"), report_metrics("mnist")[0]
+    assert v.counted(arm, metric, v.Margin("higher", 10.0, "", convergence=False)) == ({0: 20.0, 1: 20.0}, "")
     assert e("E4", evidence(BASE)) is None  # no p > 0.7 arm
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -77,8 +77,7 @@ class Margin:
 
     def towards(self, better: str) -> Margin:
         """``better`` resolved to the metric's better side."""
-        return Margin(better, self.delta, self.reason, self.about, self.convergence, self.identity) \
-            if self.claimed == "better" else self
+        return replace(self, claimed=better) if self.claimed == "better" else self
 
     @property
     def band(self) -> tuple[float, float]:
@@ -273,11 +272,9 @@ class ClaimResult:
         """The numbers that decided the verdict, in one line."""
         if not self.parts:
             return self.reason
-        deciding = {REFUTED: REFUTED, INCONCLUSIVE: INCONCLUSIVE, NOT_MEASURED: NOT_MEASURED}.get(self.verdict)
-        part = next((p for p in self.parts if p.verdict == deciding), self.parts[0])
+        part = next((p for p in self.parts if p.verdict == self.verdict), self.parts[0])
         more = f" (+{len(self.parts) - 1} more part{'s' if len(self.parts) > 2 else ''})" if len(self.parts) > 1 else ""
         return f"{part.statement}: {part.short}" + (f", claimed {part.test}" if part.test else "") + more
-
 
 
 @dataclass
@@ -337,12 +334,13 @@ def _worst(metric: ReportMetric) -> float | None:
     return 100.0 if metric.better == "lower" else 0.0
 
 
-def failures_counted(arm: RegimeSummary, metric: ReportMetric) -> tuple[dict[int, float], str]:
-    """The arm's values with each diverged run counted as a failure to converge at the metric's worst value."""
+def counted(arm: RegimeSummary, metric: ReportMetric, margin: Margin) -> tuple[dict[int, float], str]:
+    """The arm's values; for a part about convergence, each diverged run counted as a failure at the metric's worst
+    value (and a note saying so)."""
     values = arm.by_seed(metric.name)
     diverged = [r.seed for r in arm.runs if r.status == "diverged"]
     worst = _worst(metric)
-    if not diverged or worst is None:
+    if not (margin.convergence and diverged and worst is not None):
         return values, ""
     values.update({seed: worst for seed in diverged})
     return values, f"{len(diverged)} diverged run(s) of {arm.regime} counted as failures at {worst:g} %"
@@ -423,7 +421,7 @@ def e4(ev: Evidence, m: dict) -> ClaimResult | None:
         return None
     parts = []
     for s in high:
-        values, note = failures_counted(s, metric)
+        values, note = counted(s, metric, m["fails"])
         parts.append(judged(f"{s.regime}: fails to converge (test error far above none's)", m["fails"],
                             compare(values, base.by_seed(metric.name), design(s, base)), unit_of(metric), (s, base),
                             note))
@@ -449,7 +447,7 @@ def e5(ev: Evidence, m: dict) -> ClaimResult | None:
               for s, lam in arms if lam <= 1e-6]
     for s, lam in arms:
         if lam > 1e-2:
-            values, note = failures_counted(s, metric)
+            values, note = counted(s, metric, m["collapse"])
             parts.append(judged(f"{s.regime}: weights collapse, the model cannot learn", m["collapse"],
                                 compare(values, base.by_seed(metric.name), design(s, base)), unit, (s, base), note))
     useful = [s for s, lam in arms if 1e-5 <= lam <= 1e-3 and math.isfinite(_validation(s, metric))]

@@ -1,13 +1,15 @@
 """Framework facts F1–F9 of the claims, measured on the installed Paddle: ``python -m paddle_reg.facts``.
 
 Each check measures what Paddle (or the suite's layer the claim is about) does and derives the verdict from
-the numbers with the rule it states, so the verdict flips if Paddle behaves the other way. The command caches
+the numbers with the rule it states, so the verdict flips if Paddle behaves the other way. ``IDENTITIES`` are the
+exact checks that decide a part of an experiment claim (E3's placement) the same way. The command caches
 its results per Paddle version and facts code; reports read that cache (``cached_results``).
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import json
 import math
 import sys
@@ -294,24 +296,57 @@ def f9_droppath_drops_whole_branches_per_sample() -> FactResult:
                       "share is within 0.01 of p, and eval mode returns the branch exactly")
 
 
+def e3_placement_is_an_identity() -> FactResult:
+    """The MNIST task's MLP with Dropout after vs before each ReLU, same weights and masks: outputs and gradients."""
+    from omegaconf import OmegaConf
+
+    from paddle_reg.regularizers.layers import DROPOUT_POSITIONS
+    from paddle_reg.task_registry import get_task
+
+    x = paddle.to_tensor(np.random.default_rng(0).random((256, 784), dtype=np.float32))
+    results = {}
+    for position in DROPOUT_POSITIONS:
+        cfg = OmegaConf.create({"model": {"hidden": [64, 64], "dropout": {"input": 0.0, "hidden": 0.5},
+                                          "dropout_position": position}, "reg": {}})
+        paddle.seed(0)
+        model = get_task("mnist").build_model(cfg, None)
+        model.train()
+        paddle.seed(1)  # the same Dropout masks in both placements
+        out = model(x)
+        out.square().mean().backward()
+        results[position] = (out.numpy(), np.concatenate([p.grad.numpy().ravel() for p in model.parameters()]))
+    (out_a, grad_a), (out_b, grad_b) = results.values()
+    measured = {"p": 0.5, "output_max_abs_diff": float(np.abs(out_a - out_b).max()),
+                "gradient_max_abs_diff": float(np.abs(grad_a - grad_b).max())}
+    holds = measured["output_max_abs_diff"] == 0.0 and measured["gradient_max_abs_diff"] == 0.0
+    return FactResult("E3.placement", "Dropout after the ReLU and before it are the same function: inverted Dropout "
+                      "multiplies by m/(1−p) ≥ 0, which commutes with ReLU", measured, _verdict(holds),
+                      "the MNIST MLP (784-64-64-10, hidden p = 0.5) built with each placement from the same seed, one "
+                      "training-mode batch with the same masks: outputs and gradients equal exactly (max |diff| = 0)")
+
+
 CHECKS = (f1_dropout_is_inverted, f2_eval_mode_is_deterministic, f3_adam_weight_decay_is_decoupled,
           f4_l2_equals_decay_for_sgd_not_adam, f5_article_grouping_snippet, f6_gaussian_dropout_matches_dropout,
           f7_batchnorm_momentum_convention, f8_batchnorm_train_batch_stats_eval_running_stats,
           f9_droppath_drops_whole_branches_per_sample)
+IDENTITIES = (e3_placement_is_an_identity,)  # each decides a part of an experiment claim exactly
 
 
 def check_all() -> list[FactResult]:
-    """Run F1–F9 on the CPU of the installed Paddle."""
+    """Run F1–F9 and the identities on the CPU of the installed Paddle."""
     paddle.set_device("cpu")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="When training, we now always track")  # F7/F8 train BatchNorm
-        return [check() for check in CHECKS]
+        return [check() for check in CHECKS + IDENTITIES]
 
 
 def cache_path() -> Path:
-    """Where the results for this Paddle version and this code live: keyed by both, the code being this module and
-    the suite's layers and optimizer factory (F2, F5, F6 and F9 measure them)."""
-    code = hashlib.sha256(b"".join(Path(source).read_bytes() for source in (__file__, layers.__file__, optim.__file__)))
+    """Where the results for this Paddle version and this code live: keyed by both, the code being this module,
+    the suite's layers and optimizer factory (F2, F5, F6 and F9 measure them) and the MNIST task (E3.placement)."""
+    from paddle_reg.task_registry import get_task
+
+    sources = (__file__, layers.__file__, optim.__file__, inspect.getfile(type(get_task("mnist"))))
+    code = hashlib.sha256(b"".join(Path(source).read_bytes() for source in sources))
     return user_cache_dir() / "facts" / f"paddle-{paddle.__version__}-{code.hexdigest()[:12]}.json"
 
 
@@ -323,7 +358,7 @@ def measure_and_cache() -> list[FactResult]:
 
 
 def cached_results() -> list[FactResult]:
-    """F1–F9 from the cache; measured and cached first when it has none for this Paddle and this code."""
+    """F1–F9 and the identities from the cache; measured and cached first when it has none for this Paddle and code."""
     try:
         return [FactResult(**result) for result in json.loads(cache_path().read_text(encoding="utf-8"))]
     except (OSError, ValueError, TypeError):

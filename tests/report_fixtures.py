@@ -1,4 +1,4 @@
-"""Small run folders written through the run store, for the report tests."""
+"""Small run folders written through the run store, and reports of them, for the report tests."""
 from __future__ import annotations
 
 import json
@@ -54,3 +54,40 @@ def epoch_history(val_error: list[float], val_loss: list[float] | None = None,
             record["train_error"] = train_error[i]
         records.append(record)
     return records
+
+
+CONFUSION = {"test_confusion": {"labels": ["体育 sports", HOSTILE], "matrix": [[8, 2], [1, 9]]},
+             "test_per_class_ap": {"labels": ["短路 short", "open"], "ap50": [0.5, 0.25]}}
+
+
+def write_fixture_reports(tmp_path: Path) -> Path:
+    """An MNIST report of none vs dropout (3 seeds each, one more dropout run diverged) and its index; over 12
+    epochs none is still improving (the report's warning) and dropout has converged and overfits."""
+    from paddle_reg.report import write_index, write_task_report
+
+    runs = tmp_path / "runs"
+    rng = np.random.default_rng(0)
+    dense, sparse = rng.normal(0, 0.1, (20, 2)), np.where(rng.random((20, 2)) < 0.5, 0.0, 0.1)
+    epochs = np.arange(1, 13)
+
+    def improving() -> list[dict]:
+        return epoch_history(list(0.05 - 0.002 * epochs + rng.normal(0, 3e-4, 12)),
+                             list(0.5 - 0.01 * epochs + rng.normal(0, 2e-3, 12)), list(0.04 - 0.002 * epochs))
+
+    def overfitting() -> list[dict]:
+        return epoch_history(list(0.016 + 0.03 * np.exp(-epochs / 2) + rng.normal(0, 3e-4, 12)),
+                             list(0.08 + 0.004 * np.maximum(epochs - 5, 0) + rng.normal(0, 1e-3, 12)),
+                             list(0.015 + 0.03 * np.exp(-epochs / 2)))
+
+    dirs = [fixture_run(runs, "none", 0, 0.020, 0.010, weights=dense, details=CONFUSION, history=improving()),
+            fixture_run(runs, "none", 1, 0.030, 0.012, weights=dense, details=CONFUSION, history=improving()),
+            fixture_run(runs, "none", 2, 0.025, 0.011, weights=dense, details=CONFUSION, history=improving()),
+            fixture_run(runs, "dropout", 0, 0.015, 0.014, weights=sparse, details=CONFUSION, history=overfitting()),
+            fixture_run(runs, "dropout", 1, 0.016, 0.0145, weights=sparse, details=CONFUSION, history=overfitting()),
+            fixture_run(runs, "dropout", 2, 0.017, 0.015, weights=sparse, details=CONFUSION, history=overfitting()),
+            fixture_run(runs, "dropout", 3, 0.0, 0.0, "diverged")]
+    reports = tmp_path / "reports"
+    write_task_report(dirs, reports / "mnist", command=f"python -m paddle_reg.run note={HOSTILE}", profile="quick",
+                      reports_dir=reports)
+    write_index(reports)
+    return reports

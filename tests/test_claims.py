@@ -27,16 +27,21 @@ def test_shipped_claims_match_claims_md():
     assert markdown_rows(CLAIMS_MD) == expected
 
 
-def test_every_experiment_claim_has_an_experiment_or_a_reason():
-    experiments = REPO / "configs" / "experiment"
+def test_every_experiment_claim_has_a_primary_place_or_a_reason():
+    experiments, tasks = REPO / "configs" / "experiment", REPO / "configs" / "task"
     for entry in verdicts.claims()["experiment_claims"]:
-        if entry.get("out_of_scope"):
-            assert "experiment" not in entry, entry["id"]
+        reasons = [key for key in ("out_of_scope", "not_measured") if entry.get(key)]
+        if reasons:
+            assert len(reasons) == 1 and "primary" not in entry and "benchmark" not in entry, entry["id"]
             continue
         if entry.get("benchmark"):
             assert (REPO / "benchmarks" / f"{entry['benchmark']}.py").is_file(), entry["id"]
             assert entry["id"] in verdicts.BENCHMARK_EVALUATORS, entry["id"]
             continue
-        assert (experiments / f"{entry['experiment']}.yaml").is_file(), entry["id"]
-        assert entry["id"] in verdicts.EVALUATORS, entry["id"]
+        for place in [entry["primary"], *entry.get("replications", [])]:
+            kind, _, name = place.rpartition("/")
+            assert (experiments / f"{name}.yaml").is_file() if kind == "claims" else (tasks / f"{place}.yaml").is_file(), \
+                (entry["id"], place)
+        assert entry["primary"] not in entry.get("replications", []), entry["id"]
+        assert entry["id"] in verdicts.EVALUATORS and entry.get("parts"), entry["id"]
     assert [c["id"] for c in verdicts.claims()["fact_claims"]] == [f"F{i}" for i in range(1, 10)]

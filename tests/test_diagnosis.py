@@ -170,4 +170,8 @@ def test_index_json_lists_every_report_with_arms_and_diagnosis(reports):
     assert none["diagnosis"]["convergence"]["status"] == IMPROVING and "per_seed" not in none["diagnosis"]["convergence"]
     assert entries["old/report.html"]["arms"]["none"]["diagnosis"]["tag"] == "diagnosis unknown"
     assert not list(out.glob(".index.json.*"))  # written atomically: no temporary file left
-    assert "converged · overfits" in (out / "index.html").read_text(encoding="utf-8")
+    index = (out / "index.html").read_text(encoding="utf-8")
+    one_line = index[index.index("<b>E11</b>"):index.index("</tr>", index.index("<b>E11</b>"))]
+    assert "dropout: converged · overfits; none: still improving · no overfitting" in one_line  # the deciding part's
+    (e11,) = [c for c in json.loads((out / "claims.json").read_text())["claims"] if c["id"] == "E11"]
+    assert e11["primary"] == "claims/e11" and e11["diagnosis"]["both"] == "converged · overfitting unknown"

@@ -16,7 +16,7 @@ from paddle_reg import facts
 from paddle_reg.report import verdicts
 
 EXPECTED = {"F1": "supported", "F2": "supported", "F3": "refuted", "F4": "supported", "F5": "refuted",
-            "F6": "supported", "F7": "supported", "F8": "supported", "F9": "supported"}
+            "F6": "supported", "F7": "supported", "F8": "supported", "F9": "supported", "E3.placement": "supported"}
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +53,13 @@ def test_f3_would_be_supported_if_paddle_adam_decoupled(monkeypatch):
     assert facts.f3_adam_weight_decay_is_decoupled().verdict == "supported"
 
 
+def test_e3_placement_would_be_no_identity_for_an_activation_that_does_not_commute(monkeypatch):
+    """Sigmoid(m·x/(1−p)) ≠ m·sigmoid(x)/(1−p): the check must then find the placements different."""
+    monkeypatch.setattr(paddle.nn, "ReLU", paddle.nn.Sigmoid)
+    result = facts.e3_placement_is_an_identity()
+    assert result.verdict == "refuted" and result.measured["output_max_abs_diff"] > 0
+
+
 def test_f1_would_be_refuted_if_dropout_scaled_at_inference(monkeypatch):
     paddle_dropout = paddle.nn.Dropout
     monkeypatch.setattr(paddle.nn, "Dropout", lambda p: paddle_dropout(p, mode="downscale_in_infer"))
@@ -72,7 +79,7 @@ def test_command_prints_the_table_caches_it_and_exits_0(tmp_path):
     result = subprocess.run([sys.executable, "-m", "paddle_reg.facts"], capture_output=True, text=True, timeout=120,
                             env=env)
     assert result.returncode == 0, result.stderr
-    rows = [line.split()[:2] for line in result.stdout.splitlines() if line[:1] == "F"]
+    rows = [line.split()[:2] for line in result.stdout.splitlines() if line.partition(" ")[0] in EXPECTED]
     assert rows == [[fact, verdict] for fact, verdict in EXPECTED.items()]
     assert "max_abs_diff_to_coupled_l2" in result.stdout
     (cached,) = (tmp_path / "paddle_reg" / "facts").glob(f"paddle-{paddle.__version__}-*.json")
@@ -84,10 +91,11 @@ def test_reports_measure_once_then_read_the_cache(monkeypatch, tmp_path):
     measure = facts.check_all
     calls = []
     monkeypatch.setattr(facts, "check_all", lambda: calls.append(1) or measure())
-    first, second = verdicts.fact_results(), verdicts.fact_results()  # a run's task report, then its index
+    first, second = verdicts.fact_verdicts(), verdicts.fact_verdicts()  # a run's task report, then its index
     assert len(calls) == 1 and facts.cache_path().is_file()
     assert [f.to_json() for f in first] == [f.to_json() for f in second]
-    assert [(f.id, f.verdict) for f in second] == list(EXPECTED.items())
+    assert [(f.id, f.verdict) for f in second] == [(k, e) for k, e in EXPECTED.items() if k.startswith("F")]
+    assert verdicts.identity("E3.placement").verdict == "supported" and len(calls) == 1  # from the same cache
 
 
 def test_reports_show_what_the_cache_holds_for_this_paddle_version(monkeypatch, tmp_path, results):
@@ -97,8 +105,8 @@ def test_reports_show_what_the_cache_holds_for_this_paddle_version(monkeypatch, 
                 for r in results.values()]
     facts.cache_path().parent.mkdir(parents=True)
     facts.cache_path().write_text(json.dumps([dataclasses.asdict(r) for r in recorded]))
-    shown = verdicts.fact_results()
-    assert (shown[0].id, shown[0].verdict, shown[0].parts[0].evidence) == ("F1", "refuted", "marker = 0.25")
+    shown = verdicts.fact_verdicts()
+    assert (shown[0].id, shown[0].verdict, shown[0].result.parts[0].evidence) == ("F1", "refuted", "marker = 0.25")
     monkeypatch.setattr(paddle, "__version__", "0.0.0")  # another Paddle: the cache has nothing for it
     monkeypatch.setattr(facts, "check_all", lambda: list(results.values()))
-    assert verdicts.fact_results()[0].verdict == "supported"
+    assert verdicts.fact_verdicts()[0].verdict == "supported"

@@ -1,36 +1,20 @@
-"""Task reports from fixture runs: statistics per arm, tables, claims, figures, escaping, CJK font, atomic outputs."""
+"""Task reports from fixture runs: statistics per arm, key findings, tables, claims, figures, escaping, CJK font,
+atomic outputs; the index and claims.json judged from the summaries alone."""
 from __future__ import annotations
 
 import json
 
 import numpy as np
 import pytest
-from report_fixtures import HOSTILE, fixture_run
+from report_fixtures import HOSTILE, write_fixture_reports
 
-from paddle_reg.report import write_index, write_task_report
+from paddle_reg.report import write_index
 from paddle_reg.report.collect import NEAR_ZERO, weight_stats
-
-CONFUSION = {"test_confusion": {"labels": ["体育 sports", HOSTILE], "matrix": [[8, 2], [1, 9]]},
-             "test_per_class_ap": {"labels": ["短路 short", "open"], "ap50": [0.5, 0.25]}}
-
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("report")
-    runs = tmp_path / "runs"
-    rng = np.random.default_rng(0)
-    dense, sparse = rng.normal(0, 0.1, (20, 2)), np.where(rng.random((20, 2)) < 0.5, 0.0, 0.1)
-    dirs = [fixture_run(runs, "none", 0, 0.020, 0.010, weights=dense, details=CONFUSION),
-            fixture_run(runs, "none", 1, 0.030, 0.012, weights=dense, details=CONFUSION),
-            fixture_run(runs, "none", 2, 0.025, 0.011, weights=dense, details=CONFUSION),
-            fixture_run(runs, "dropout", 0, 0.015, 0.014, weights=sparse, details=CONFUSION),
-            fixture_run(runs, "dropout", 1, 0.016, 0.0145, weights=sparse, details=CONFUSION),
-            fixture_run(runs, "dropout", 2, 0.017, 0.015, weights=sparse, details=CONFUSION),
-            fixture_run(runs, "dropout", 3, 0.0, 0.0, "diverged")]
-    html = write_task_report(dirs, tmp_path / "reports" / "mnist", command=f"python -m paddle_reg.run note={HOSTILE}",
-                             profile="quick", reports_dir=tmp_path / "reports")
-    write_index(tmp_path / "reports")
-    return tmp_path / "reports", html.read_text(encoding="utf-8")
+    reports = write_fixture_reports(tmp_path_factory.mktemp("report"))
+    return reports, (reports / "mnist" / "report.html").read_text(encoding="utf-8")
 
 
 def test_summary_has_hand_computed_mean_std_and_delta(report):
@@ -43,27 +27,82 @@ def test_summary_has_hand_computed_mean_std_and_delta(report):
     assert summary["regimes"]["dropout"]["status"] == {"finished": 3, "diverged": 1}
     delta = summary["regimes"]["dropout"]["delta_vs_none"]["test_error"]
     assert delta["diff"] == pytest.approx(1.6 - 2.5)
-    assert delta["low"] < delta["diff"] < delta["high"]
+    assert delta["low"] < delta["low90"] < delta["diff"] < delta["high90"] < delta["high"]
+    assert delta["analysis"] == "Welch"  # dropout ran a seed none did not: not paired
+    assert delta["holm_p"] == pytest.approx(delta["p_value"])  # one arm compared: Holm changes nothing
     assert summary["regimes"]["dropout"]["stats"]["near_zero"]["mean"] > 40  # half the sparse weights are exactly 0
 
 
 def test_html_has_the_tables_figures_and_failed_runs(report):
     _, html = report
-    for text in ("Results by arm", "Effect against", "Welch", "test error (%)", "2.5 ± 0.5", "1 diverged",
+    for text in ("Key findings", "Results by arm", "Effect against", "Welch", "Holm", "test error (%)", "2.5 ± 0.5",
+                 "1 diverged",
                  "Regularization applied in each arm", "fc.weight", "Per-class results", "test_per_class_ap", "ap50"):
         assert text in html, text
     assert html.count("data:image/png;base64,") >= 4  # curves, gap + time, weights, confusion heatmaps
 
 
-def test_claims_section_has_computed_and_out_of_scope_rows(report):
+def test_key_findings_say_what_changed_and_list_the_failed_run(report):
+    reports, html = report
+    findings = json.loads((reports / "mnist" / "summary.json").read_text())["key_findings"]
+    assert findings[0] == ("none reaches a test error of 2.5 ± 0.5 % (mean ± std over 3 seeds) "
+                           "(none: still improving · no overfitting).")
+    assert findings[1].startswith("No clear change for dropout -0.9 pp, 95 % CI -2.1 to +0.28 "
+                                  "(dropout: converged · overfits): not significant")
+    assert findings[-1] == "1 run(s) did not finish: dropout seed 3: diverged."
+    assert findings[0] in html and html.index("Key findings") < html.index("Results by arm")
+
+
+def test_the_regime_diagnosis_reaches_the_warning_the_findings_the_claims_and_the_index(report):
+    from paddle_reg.report.evidence import read_places
+    from paddle_reg.report.findings import key_findings
+
     reports, html = report
     summary = json.loads((reports / "mnist" / "summary.json").read_text())
-    claims = {c["id"]: c for c in summary["claims"]}
-    assert claims["E11"]["verdict"] == "supported"  # dropout's gap 0.13 pp vs none's 1.4 pp, tight seeds
-    assert claims["E11"]["parts"] and "Welch" in claims["E11"]["rule"]
+    assert {arm: data["diagnosis"]["tag"] for arm, data in summary["regimes"].items()} == {
+        "none": "still improving · no overfitting", "dropout": "converged · overfits"}
+    assert key_findings(read_places(reports)["mnist"]) == summary["key_findings"]  # from the summary alone
+    assert html.index("The none arm was still improving") < html.index("Key findings")
+    e11 = html[html.index("<b>E11</b>"):html.index("</tr>", html.index("<b>E11</b>"))]
+    assert "Regime of the arms" in e11 and "<b>dropout</b> converged · overfits" in e11
+    (rep,) = next(c for c in json.loads((reports / "claims.json").read_text())["claims"] if c["id"] == "E11")[
+        "replications"]
+    assert rep["parts"][0]["arms"] == ["dropout", "none"]
+    assert rep["diagnosis"] == {"dropout": "converged · overfits", "none": "still improving · no overfitting"}
+    index = (reports / "index.html").read_text(encoding="utf-8")
+    tasks = index[index.index("<h2>Task reports"):index.index("<h2>Claims of the two articles")]
+    assert "still improving · no overfitting" in tasks and "converged · overfits" in tasks
+    listing = json.loads((reports / "index.json").read_text())["reports"]
+    assert [e["arms"]["dropout"]["diagnosis"]["tag"] for e in listing] == ["converged · overfits"]
+
+
+def test_claims_json_has_one_verdict_per_claim(report):
+    reports, html = report
+    claims = {c["id"]: c for c in json.loads((reports / "claims.json").read_text())["claims"]}
+    assert list(claims) == [f"E{i}" for i in range(1, 17)] + [f"F{i}" for i in range(1, 10)]
+    e11 = claims["E11"]  # its experiment never ran: not measured; this grid's runs shown as a replication
+    assert (e11["verdict"], e11["primary"]) == ("not measured", "claims/e11") and "never run" in e11["reason"]
+    (rep,) = e11["replications"]
+    assert (rep["place"], rep["verdict"], rep["agreement"]) == ("mnist", "supported", "primary not measured")
+    gap = rep["parts"][0]  # dropout's gap 0.15 pp vs none's 1.4 pp; Welch 95 % CI [−2.22, −0.28] is below −δ = −0.2
+    assert gap["comparison"]["analysis"] == "Welch" and gap["delta"] == 0.2 and gap["unfinished"] == [
+        "dropout seed 3: diverged"]
     assert claims["E16"]["verdict"] == "out of scope" and "no data" in claims["E16"]["reason"]
-    assert claims["E4"]["verdict"] == "inconclusive" and "experiment=e4" in claims["E4"]["command"]
-    assert "out of scope" in html and "E16" in html
+    assert claims["E4"]["verdict"] == "not measured" and "experiment=e4" in claims["E4"]["command"]
+    assert claims["E6"]["verdict"] == "not measured" and "no experiment yet" in claims["E6"]["reason"]
+    assert {c["verdict"] for c in claims.values()} <= {"supported", "refuted", "not measured", "out of scope"}
+    assert "E11" in html and "primary not measured" in html  # the task report shows the claims it holds runs for
+
+
+def test_index_judges_again_from_the_summaries_alone(report, tmp_path):
+    import shutil
+
+    reports, _ = report
+    copy = tmp_path / "reports"
+    shutil.copytree(reports, copy)  # no run folders beside it
+    write_index(copy)
+    assert json.loads((copy / "claims.json").read_text())["claims"] == \
+        json.loads((reports / "claims.json").read_text())["claims"]
 
 
 def test_hostile_strings_are_escaped(report):
@@ -86,12 +125,14 @@ def test_outputs_are_complete_and_no_partial_files_left(report):
     assert (reports / "mnist" / "runs.csv").read_text().splitlines()[0].startswith("arm,regime,seed,status,test_error")
 
 
-def test_index_lists_every_claim_and_links_the_task(report):
+def test_index_opens_with_the_forest_plot_and_one_line_per_claim(report):
     reports, _ = report
     index = (reports / "index.html").read_text(encoding="utf-8")
-    assert 'href="mnist/report.html"' in index
-    for claim_id in [f"E{i}" for i in range(1, 17)]:
-        assert f"<b>{claim_id}</b>" in index, claim_id
+    assert 'href="mnist/report.html"' in index and 'href="claims.json"' in index
+    assert index.index("Every effect at once") < index.index("forest plot") < index.index("Claims in one line")
+    one_line = index[index.index("Claims in one line"):index.index("Task reports")]
+    for claim_id in [f"E{i}" for i in range(1, 17)] + [f"F{i}" for i in range(1, 10)]:
+        assert one_line.count(f"<b>{claim_id}</b>") == 1, claim_id
     assert (reports / "index.pdf").read_bytes().startswith(b"%PDF")
 
 

@@ -56,9 +56,11 @@ def test_claim_experiment_end_to_end(mnist_root, tmp_path):
     args = TINY + ["+experiment=e9", "seeds=[0,1]", "train.epochs=2", "data.train_size=null", "report=true"]
     result = run_cli(args, tmp_path, mnist_root)
     assert result.returncode == 0, result.stderr
-    claim = json.loads((tmp_path / "reports" / "claims" / "e9" / "claim.json").read_text())
-    assert claim["id"] == "E9" and claim["verdict"] in ("supported", "refuted", "inconclusive")
+    claims = {c["id"]: c for c in json.loads((tmp_path / "reports" / "claims.json").read_text())["claims"]}
+    claim = claims["E9"]  # two seeds: every part is not measured (n = 2), and so is the claim
+    assert (claim["primary"], claim["verdict"]) == ("claims/e9", "not measured")
     assert [p["statement"].split(" ")[0] for p in claim["parts"]] == ["10", "30", "50"]
+    assert all(p["why"] == "not measured (n = 2 pairs; 3 needed)" for p in claim["parts"])
     probes = sorted((tmp_path / "runs").rglob("probes.json"))
     assert len(probes) == 4  # 2 arms × 2 seeds
     assert "E9" in (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
@@ -67,10 +69,9 @@ def test_claim_experiment_end_to_end(mnist_root, tmp_path):
     assert "Regime of the arms" in claims and "<b>dropout</b> convergence unknown · overfitting unknown" in claims
     again = report_cli(args[:-1], tmp_path, mnist_root)  # the report CLI takes the same overrides
     assert again.returncode == 0, again.stderr
-    # the same runs as the task's plain grid: its report carries E9's verdict from the experiment
+    # the same runs as the task's plain grid: its report shows E9 as decided by the experiment
     plain = [a for a in args[:-1] if a != "+experiment=e9"] + ["regimes=[none,dropout]"]
     task_report = report_cli(plain, tmp_path, mnist_root)
     assert task_report.returncode == 0, task_report.stderr
-    summary = json.loads((tmp_path / "reports" / "mnist" / "summary.json").read_text())
-    e9 = next(c for c in summary["claims"] if c["id"] == "E9")
-    assert e9["verdict"] == claim["verdict"] and e9["measured_in"].endswith("claims/e9/report.html")
+    html = (tmp_path / "reports" / "mnist" / "report.html").read_text(encoding="utf-8")
+    assert 'Decided by <a href="../claims/e9/report.html">claims/e9</a>' in html

@@ -5,7 +5,6 @@ import base64
 import csv
 import io
 import json
-import re
 import time
 from pathlib import Path
 
@@ -13,12 +12,12 @@ import jinja2
 import numpy as np
 import yaml
 
-from paddle_reg.report import diagnosis, fonts, plots, verdicts
-from paddle_reg.report.collect import RunRecord, deltas_vs_none, read_runs, report_metrics, shown_path, summarize
+from paddle_reg.report import compare, diagnosis, fonts, plots, verdicts
+from paddle_reg.report.collect import RunRecord, read_runs, report_metrics, shown_path, summarize
+from paddle_reg.report.evidence import SUMMARY_FILE, Evidence, place_of, read_places
+from paddle_reg.report.findings import key_findings
 from paddle_reg.store import RunDir, write_atomic
 from paddle_reg.task_api import ReportMetric
-
-CLAIM_FILE = "claim.json"
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("paddle_reg.report", "templates"),
     autoescape=True,
@@ -30,8 +29,6 @@ _TEMPLATES.filters.update(
     signed=lambda x: f"{x:+.3g}",
     preview=lambda names, shown=12: ", ".join(names[:shown])
     + (f", … ({len(names) - shown} more)" if len(names) > shown else ""),
-    effect=lambda d, better: "" if d.low is None or d.low <= 0 <= d.high or better not in ("lower", "higher")
-    else "good" if (d.high < 0) == (better == "lower") else "bad",
 )
 
 
@@ -54,7 +51,7 @@ def _runs_csv(records, metrics: list[ReportMetric]) -> str:
     return out.getvalue()
 
 
-def _png(data: bytes | None) -> str | None:
+def base64_png(data: bytes | None) -> str | None:
     return base64.b64encode(data).decode() if data else None
 
 
@@ -93,7 +90,7 @@ def _details(records: list[RunRecord], arms: list[str]) -> tuple[list[dict], lis
         if labels and "matrix" in first:
             matrices = {arm: np.mean([np.asarray(v["matrix"], float) for v in per_arm[arm]], axis=0)
                         for arm in arms if arm in per_arm}
-            images.append({"key": key, "png": _png(plots.heatmaps(matrices, labels, key.replace("_", " ")))})
+            images.append({"key": key, "png": base64_png(plots.heatmaps(matrices, labels, key.replace("_", " ")))})
         elif labels:
             columns = [k for k, v in first.items() if k != "labels" and isinstance(v, list) and len(v) == len(labels)]
             rows = []
@@ -132,34 +129,30 @@ def _arm_settings(summaries) -> list[dict]:
     return rows
 
 
-def claim_results(task: str, evidence: verdicts.Evidence, reports_dir: Path | None,
-                  only: str | None = None) -> list[verdicts.ClaimResult]:
-    """The claims this report speaks to: measured here, else taken from a claim experiment's report, else why not."""
-    results = []
-    for entry in verdicts.claims()["experiment_claims"]:
-        if only and entry["id"] != only:
+def claim_verdicts(evidence: Evidence, reports_dir: Path | None, claim_id: str | None) -> list[verdicts.ClaimVerdict]:
+    """The claims this report speaks to, judged as the index judges them: with this report's runs and every other
+    report's under ``reports_dir``. A claim experiment's report shows its claim; a task's report, the claims about
+    its task and those it holds runs for."""
+    places = read_places(reports_dir) if reports_dir is not None and Path(reports_dir).is_dir() else {}
+    places[evidence.place] = evidence
+    entries = {c["id"]: c for c in verdicts.claims()["experiment_claims"]}
+    shown = []
+    for entry in entries.values():
+        if claim_id and entry["id"] != claim_id:
             continue
-        if not only and task not in entry.get("tasks", []) and not entry.get("out_of_scope"):
-            continue
-        if entry.get("benchmark"):
-            results.append(verdicts.benchmark_claim(entry, Path(reports_dir) if reports_dir is not None else None))
-            continue
-        measurable_here = only or entry.get("from_grid")
-        result = verdicts.evaluate(entry["id"], evidence) if measurable_here and not entry.get("out_of_scope") else None
-        if result is None and not only and reports_dir is not None and entry.get("experiment"):
-            path = Path(reports_dir) / "claims" / entry["experiment"] / CLAIM_FILE
-            if path.is_file():
-                stored = verdicts.ClaimResult.from_json(json.loads(path.read_text()))
-                result = stored if stored.task == task else None
-        if result is None and only:
-            result = verdicts.ClaimResult(entry["id"], verdicts.INCONCLUSIVE, command=evidence.command,
-                                          reason="the runs lack the arms or metrics this claim's rule needs "
-                                                 "(missing or unfinished runs)")
-        results.append(result or verdicts.not_measured(entry, task))
-    return results
+        judged = verdicts.judge(entry, places, reports_dir)
+        here = evidence.place in [judged.result.place] + [r.result.place for r in judged.replications]
+        if claim_id or here or evidence.task in entry.get("tasks", []):
+            shown.append(judged)
+    return shown
 
 
-def claim_plots(claim_id: str | None, summaries, evidence: verdicts.Evidence) -> list[dict]:
+def relative_root(place: str) -> str:
+    """From a report folder back to the reports directory, for links between reports."""
+    return "../" * len(Path(place).parts)
+
+
+def claim_plots(claim_id: str | None, summaries, evidence: Evidence) -> list[dict]:
     """Figures made for one claim's experiment: a metric against the swept value, or the unit-failure probe."""
     figures = []
     head = evidence.headline
@@ -175,80 +168,84 @@ def claim_plots(claim_id: str | None, summaries, evidence: verdicts.Evidence) ->
                                          [np.std(v, ddof=1) if len(v) > 1 else 0.0 for _, v in points])}
                 unit = f" ({metric.unit})" if metric.unit else ""
                 figures.append({"title": f"{metric.label} against the swept value",
-                                "png": _png(plots.series_plot(name, series, f"{metric.label} by {name}",
+                                "png": base64_png(plots.series_plot(name, series, f"{metric.label} by {name}",
                                                               metric.label + unit, log_x=claim_id == "E5"))})
     if claim_id == "E9":
         series = {}
         for s in summaries:
-            drops = verdicts.unit_failure_drops(s)
+            drops = {k: list(by_seed.values()) for k, by_seed in verdicts.unit_failure_drops(s).items()}
             if drops:
                 ks = sorted(drops)
                 series[s.regime] = ([0.0] + [100 * k for k in ks], [0.0] + [np.mean(drops[k]) for k in ks],
                                     [0.0] + [np.std(drops[k], ddof=1) if len(drops[k]) > 1 else 0.0 for k in ks])
         if series:
             figures.append({"title": "accuracy lost when hidden units fail",
-                            "png": _png(plots.series_plot("hidden units zeroed at test time (%)", series,
+                            "png": base64_png(plots.series_plot("hidden units zeroed at test time (%)", series,
                                                           "accuracy drop against the share of failed units",
                                                           "accuracy drop (pp)"))})
     return figures
 
 
-def arms_named(result: verdicts.ClaimResult, diagnoses: dict) -> list[tuple[str, str]]:
-    """(arm, diagnosis tag) of each arm a claim's parts name, e.g. ``none`` and ``both`` in "both − none, ..."."""
-    text = " ".join(p.statement for p in result.parts)
-    return [(arm, d.tag) for arm, d in diagnoses.items()
-            if re.search(rf"(?<![\w.+-]){re.escape(arm)}(?![\w+-])", text)]
+def effects(evidence: Evidence, metrics: list[ReportMetric]) -> dict[str, dict[str, dict]]:
+    """metric → arm → its comparison against `none`, the table's colour mark (Holm over the arms) and adjusted p."""
+    table = {}
+    for m in metrics:
+        comparisons = evidence.versus_none(m.name)
+        marks = compare.holm_marks(comparisons, m.better)
+        table[m.name] = {arm: {"c": c, "mark": marks[arm][0], "holm_p": marks[arm][1]} for arm, c in comparisons.items()}
+    return table
 
 
 def build_context(run_dirs: list[RunDir], command: str, profile: str, labels: dict[str, str] | None = None,
                   order: list[str] | None = None, claim_id: str | None = None, reports_dir: Path | None = None,
-                  measured_in: str = "") -> dict:
+                  place: str = "", measured_in: str = "") -> dict:
     summaries = summarize(read_runs(run_dirs, labels), order)
     records = [r for s in summaries for r in s.runs]
     first = next((r for r in records if r.info.get("environment")), None)
     task = next((r.run_config["task"] for r in records if r.run_config.get("task")), "?")
     metrics = [m for m in report_metrics(task) if any(m.name in s.stats for s in summaries)] if records else []
-    evidence = verdicts.Evidence(task, summaries, tuple(report_metrics(task)) if records else (), command,
-                                 measured_in or f"reports/{task}")
-    claims = claim_results(task, evidence, reports_dir, only=claim_id) if records else []
-    facts = verdicts.fact_results() if not claim_id else []
+    place = place or task
+    evidence = Evidence(task, place, summaries, tuple(report_metrics(task)) if records else (), command,
+                        measured_in or f"reports/{place}/report.html", profile,
+                        first.info["environment"] if first else {})
     arms = [s.regime for s in summaries]
-    diagnoses = diagnosis.diagnose_arms(summaries, evidence.headline) if records else {}
     detail_images, detail_tables = _details(records, arms)
     resolved = next((RunDir(Path(r.path)).config().get("resolved") for r in records), None) if records else None
     return {
         "title": f"claim {claim_id}: {task}" if claim_id else f"{task}: regime comparison",
-        "task": task, "profile": profile, "command": command, "claim_id": claim_id,
+        "task": task, "profile": profile, "command": command, "claim_id": claim_id, "place": place,
+        "root": relative_root(place),
         "claim_entry": verdicts.claim(claim_id) if claim_id else None,
         "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "environment": first.info["environment"] if first else {},
+        "environment": evidence.environment,
         "regimes": arms,
         "seeds": sorted({r.seed for r in records}),
         "metrics": metrics,
         "summaries": summaries,
-        "deltas": {m.name: deltas_vs_none(summaries, m.name) for m in metrics},
+        "evidence": evidence,
+        "effects": effects(evidence, metrics),
         "records": records,
         "decay_groups": _decay_groups(records),
         "arm_settings": _arm_settings(summaries),
         "first_run": first,
         "run_config": _yaml(first.run_config) if first else "",
         "resolved": _yaml(resolved) if resolved else "",
-        "curves_png": _png(plots.learning_curves(summaries, curve_panels(evidence.metrics, records)))
+        "curves_png": base64_png(plots.learning_curves(summaries, curve_panels(evidence.metrics, records)))
         if records else None,
-        "weights_png": _png(plots.weight_distribution(summaries)),
-        "bars_png": _png(plots.bar_charts(summaries, [
+        "weights_png": base64_png(plots.weight_distribution(summaries)),
+        "bars_png": base64_png(plots.bar_charts(summaries, [
             ("gap", "generalization gap, best checkpoint", next((f"{m.label} ({m.unit})" for m in metrics
                                                                    if m.name == "gap"), "gap")),
             ("epoch_time_s", "training time per epoch", "seconds per epoch")])),
         "claim_figures": claim_plots(claim_id, summaries, evidence),
         "detail_images": detail_images, "detail_tables": detail_tables,
-        "claims": claims, "claim_entries": {c["id"]: c for c in verdicts.claims()["experiment_claims"]},
-        "facts": facts,
+        "claims": claim_verdicts(evidence, reports_dir, claim_id) if records else [],
+        "claim_entries": {c["id"]: c for c in verdicts.claims()["experiment_claims"]},
+        "facts": verdicts.fact_verdicts() if not claim_id else [],
         "fact_entries": {c["id"]: c for c in verdicts.claims()["fact_claims"]},
-        "combine_rule": verdicts.COMBINE_RULE, "measured_in": evidence.measured_in,
-        "diagnoses": diagnoses, "baseline_warning": diagnosis.baseline_warning(diagnoses),
+        "rules": verdicts.RULES, "measured_in": evidence.measured_in,
+        "diagnoses": evidence.diagnoses, "baseline_warning": diagnosis.baseline_warning(evidence.diagnoses),
         "diagnosis_rules": (diagnosis.CONVERGENCE_RULE, diagnosis.OVERFITTING_RULE),
-        "claim_arms": {c.id: arms_named(c, diagnoses) for c in claims if c.measured_in == evidence.measured_in},
     }
 
 
@@ -258,7 +255,8 @@ def render(template: str, context: dict) -> str:
     return _TEMPLATES.get_template(template).render(font_css=fonts.font_face_css(html), **context)
 
 
-def _summary_json(context: dict) -> dict:
+def summary_json(context: dict) -> dict:
+    """summary.json: the report's numbers, its key findings, and the runs the index judges the claims from."""
     return {
         "task": context["task"], "profile": context["profile"], "command": context["command"],
         "claim": context["claim_id"], "generated": context["generated"], "environment": context["environment"],
@@ -266,12 +264,11 @@ def _summary_json(context: dict) -> dict:
         "metrics": [{"name": m.name, "label": m.label, "unit": m.unit, "better": m.better} for m in context["metrics"]],
         "regimes": {s.regime: {"status": s.status_counts,
                                "stats": {m: dict(zip(("mean", "std", "n"), v)) for m, v in sorted(s.stats.items())},
-                               "delta_vs_none": {m: vars(d[s.regime]) for m, d in context["deltas"].items()
-                                                 if s.regime in d},
+                               "delta_vs_none": {m: {**e[s.regime]["c"].to_json(), "holm_p": e[s.regime]["holm_p"]}
+                                                 for m, e in context["effects"].items() if s.regime in e},
                                "diagnosis": context["diagnoses"][s.regime].to_json()}
                     for s in context["summaries"]},
-        "claims": [c.to_json() for c in context["claims"]],
-        "facts": [f.to_json() for f in context["facts"]],
+        **context["evidence"].to_json(),
     }
 
 
@@ -286,18 +283,15 @@ def write_html_pdf(out_dir: Path, html: str, stem: str = "report") -> None:
 def write_task_report(run_dirs: list[RunDir], out_dir: Path, command: str, profile: str,
                       labels: dict[str, str] | None = None, order: list[str] | None = None,
                       claim_id: str | None = None, reports_dir: Path | None = None) -> Path:
-    """Write report.html, report.pdf, summary.json and runs.csv (and claim.json for a claim experiment)."""
+    """Write report.html, report.pdf, summary.json and runs.csv."""
     out_dir = Path(out_dir)
-    measured_in = shown_path(out_dir / "report.html")
-    context = build_context(run_dirs, command, profile, labels, order, claim_id, reports_dir, measured_in)
+    context = build_context(run_dirs, command, profile, labels, order, claim_id, reports_dir,
+                            place_of(out_dir, reports_dir), shown_path(out_dir / "report.html"))
+    summary = summary_json(context)
+    context["key_findings"] = summary["key_findings"] = key_findings(context["evidence"])
     html = render("task_report.html.j2", context)
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_atomic(out_dir / "summary.json", lambda tmp: tmp.write_text(json.dumps(_summary_json(context), indent=2,
-                                                                                 ensure_ascii=False)))
+    write_atomic(out_dir / SUMMARY_FILE, lambda tmp: tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False)))
     write_atomic(out_dir / "runs.csv", lambda tmp: tmp.write_text(_runs_csv(context["records"], context["metrics"])))
-    if claim_id and context["claims"]:
-        result = context["claims"][0]
-        write_atomic(out_dir / CLAIM_FILE, lambda tmp: tmp.write_text(json.dumps(result.to_json(), indent=2,
-                                                                                ensure_ascii=False)))
     write_html_pdf(out_dir, html)
     return out_dir / "report.html"

@@ -1,11 +1,10 @@
-"""Read run folders into per-run records and per-arm summaries (mean ± std over seeds), with Welch deltas."""
+"""Read run folders into per-run records and per-arm summaries (mean ± std over seeds); records to JSON and back."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from paddle_reg.store import RunDir
 from paddle_reg.task_api import ReportMetric
@@ -75,6 +74,23 @@ class RunRecord:
 
     def __post_init__(self):
         self.group = self.group or self.regime
+
+    @property
+    def run_id(self) -> str:
+        """``<task>/<regime>/seed<k>-<hash>``: the run's folder, wherever the runs live."""
+        return "/".join(Path(self.path).parts[-3:])
+
+    def to_json(self) -> dict:
+        """What a verdict reads of the run (summary.json's ``runs``): not its environment, nor final's details."""
+        data = asdict(self)
+        data["info"] = {}
+        data["final"] = {k: v for k, v in self.final.items() if k != "details"}
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "RunRecord":
+        weights = WeightStats(**data["weights"]) if data.get("weights") else None
+        return cls(**{**data, "weights": weights})
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -155,59 +171,6 @@ def summarize(records: list[RunRecord], order: list[str] | None = None) -> list[
     return summaries
 
 
-@dataclass
-class Delta:
-    """Difference of means against the baseline with a t-based 95% confidence interval and two-sided p-value."""
-
-    diff: float
-    low: float | None
-    high: float | None
-    p_value: float | None
-    n: int = 0  # runs on the compared side
-    n_base: int = 0
-
-    @property
-    def has_ci(self) -> bool:
-        return self.low is not None
-
-
-def welch_delta(values: list[float], baseline: list[float], level: float = 0.95) -> Delta:
-    """mean(values) − mean(baseline); CI and two-sided p from Welch's t (unequal variances, Satterthwaite df)."""
-    a, b = np.asarray(values, float), np.asarray(baseline, float)
-    diff = float(a.mean() - b.mean())
-    if len(a) < 2 or len(b) < 2:
-        return Delta(diff, None, None, None, len(a), len(b))
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    se = float(np.sqrt(va + vb))
-    if se == 0.0:
-        return Delta(diff, diff, diff, None, len(a), len(b))
-    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = float(stats.t.ppf(0.5 + level / 2, df)) * se
-    p_value = float(2 * stats.t.sf(abs(diff) / se, df))
-    return Delta(diff, diff - half, diff + half, p_value, len(a), len(b))
-
-
-def paired_delta(differences: list[float], level: float = 0.95) -> Delta:
-    """mean of paired differences with a one-sample t interval (df = n − 1) and two-sided p against 0."""
-    d = np.asarray(differences, float)
-    diff = float(d.mean()) if len(d) else float("nan")
-    if len(d) < 2:
-        return Delta(diff, None, None, None, len(d), len(d))
-    se = float(d.std(ddof=1) / np.sqrt(len(d)))
-    if se == 0.0:
-        return Delta(diff, diff, diff, None, len(d), len(d))
-    half = float(stats.t.ppf(0.5 + level / 2, len(d) - 1)) * se
-    return Delta(diff, diff - half, diff + half, float(2 * stats.t.sf(abs(diff) / se, len(d) - 1)), len(d), len(d))
-
-
 def baseline(summaries: list[RegimeSummary]) -> RegimeSummary | None:
     """The arm every delta is taken against: `none`."""
     return next((s for s in summaries if s.regime == "none"), None)
-
-
-def deltas_vs_none(summaries: list[RegimeSummary], metric: str) -> dict[str, Delta]:
-    base = baseline(summaries)
-    if base is None or not base.values(metric):
-        return {}
-    return {s.regime: welch_delta(s.values(metric), base.values(metric))
-            for s in summaries if s is not base and s.values(metric)}

@@ -1,68 +1,45 @@
-"""reports/index.html|pdf: the task reports and claim experiments present, every claim's verdict, facts F1–F9;
-reports/index.json: every report's arms, headline numbers and regime diagnosis."""
+"""reports/index.html|pdf and reports/claims.json: every claim's one verdict, judged from the reports' summaries;
+reports/index.json: every report's arms, headline numbers and regime diagnosis.
+
+The index opens with a forest plot (each arm's Δ vs `none` on its report's headline metric, 95 % CI) and one line per
+claim; then the reports with each arm's regime diagnosis, the claims with their parts and replications, and the facts
+F1–F9.
+"""
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
 
-from paddle_reg.report import verdicts
-from paddle_reg.report.build import CLAIM_FILE, render, write_html_pdf
+from paddle_reg.report import compare, plots, verdicts
+from paddle_reg.report.build import base64_png, effects, render, write_html_pdf
+from paddle_reg.report.evidence import SUMMARY_FILE, Evidence, read_places
+from paddle_reg.report.verdicts import unit_of
 from paddle_reg.store import write_atomic
 
-
-def _read(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+CLAIMS_FILE = "claims.json"
+LISTING_FILE = "index.json"
 
 
-def _task_rows(reports_dir: Path) -> list[dict]:
-    rows = []
-    for path in sorted(reports_dir.glob("*/summary.json")):
-        summary = _read(path)
-        if not summary or path.parent.name == "claims":
+def forest_panels(places: dict[str, Evidence]) -> list[plots.ForestPanel]:
+    """Task grids first, then the claim experiments; Holm-marked over each place's arms."""
+    panels = []
+    for place, ev in sorted(places.items(), key=lambda item: (item[0].startswith("claims/"), item[0])):
+        if not ev.metrics:
             continue
-        first_stats = next(iter(summary.get("regimes", {}).values()), {}).get("stats", {})
-        head = (summary.get("metrics") or [{"name": key, "label": key} for key in first_stats][:1] or [{}])[0]
-        cells = []
-        for arm, data in summary.get("regimes", {}).items():
-            stat = data["stats"].get(head.get("name"), {})
-            delta = data.get("delta_vs_none", {}).get(head.get("name"))
-            cells.append({"arm": arm, "stat": stat, "delta": delta, "status": data["status"],
-                          "tag": (data.get("diagnosis") or {}).get("tag")})
-        rows.append({"task": summary["task"], "profile": summary["profile"], "link": f"{path.parent.name}/report.html",
-                     "metric": head, "cells": cells, "environment": summary.get("environment", {}),
-                     "command": summary.get("command", ""), "claims": summary.get("claims", []),
-                     "report": summary.get("report")})
-    return rows
+        head = ev.headline
+        comparisons = ev.versus_none(head.name)
+        marks = compare.holm_marks(comparisons, head.better)
+        rows = tuple((arm, c.diff, c.low, c.high, marks[arm][0]) for arm, c in comparisons.items())
+        title = f"{place} · {ev.task}, profile {ev.profile}" if not place.startswith("claims/") else \
+            f"{place} · {ev.task}"
+        panels.append(plots.ForestPanel(title, f"Δ {head.label} vs none ({unit_of(head).strip() or 'units'})",
+                                        head.better, rows))
+    return panels
 
 
-def claim_table(reports_dir: Path, tasks: list[dict]) -> list[dict]:
-    """One row per claim and place it was judged: claim experiments first, then each task report's own grid."""
-    experiments = {}
-    for path in sorted((reports_dir / "claims").glob(f"*/{CLAIM_FILE}")):
-        data = _read(path)
-        if data:
-            experiments[data["id"]] = (verdicts.ClaimResult.from_json(data), f"claims/{path.parent.name}/report.html")
-    rows = []
-    for entry in verdicts.claims()["experiment_claims"]:
-        if entry.get("benchmark"):  # judged from the benchmark's record alone, not from grids' shared-core timings
-            result = verdicts.benchmark_claim(entry, reports_dir)
-            rows.append({"entry": entry, "results": [(result, result.measured_in or None)]})
-            continue
-        results = []
-        if entry["id"] in experiments:
-            results.append(experiments[entry["id"]])
-        for task in tasks:
-            for data in task["claims"]:
-                if data["id"] == entry["id"] and data.get("measured_in") == task["report"] and data.get("parts"):
-                    results.append((verdicts.ClaimResult.from_json(data), task["link"]))
-        if not results:
-            results.append((verdicts.not_measured(entry, ", ".join(entry.get("tasks") or ["any task"])), None))
-        rows.append({"entry": entry, "results": results})
-    return rows
+def claims_json(judged: list[verdicts.ClaimVerdict], generated: str) -> dict:
+    return {"generated": generated, "rules": list(verdicts.RULES), "claims": [v.to_json() for v in judged]}
 
 
 NO_DIAGNOSIS = {"tag": "diagnosis unknown", "reason": "its summary.json was written before reports had a regime "
@@ -73,10 +50,8 @@ def report_entries(reports_dir: Path) -> list[dict]:
     """One entry per report (each summary.json under ``reports_dir``): where, what, and per arm n, the headline
     metric's mean and std and the regime diagnosis (without its per-seed detail, which the summary keeps)."""
     entries = []
-    for path in sorted(reports_dir.rglob("summary.json")):
-        summary = _read(path)
-        if not summary:
-            continue
+    for path in sorted(reports_dir.rglob(SUMMARY_FILE)):
+        summary = json.loads(path.read_text(encoding="utf-8"))
         head = (summary.get("metrics") or [{}])[0]
         arms = {}
         for arm, data in summary.get("regimes", {}).items():
@@ -94,18 +69,28 @@ def report_entries(reports_dir: Path) -> list[dict]:
 
 
 def write_index(reports_dir: Path) -> Path:
-    """Rebuild the index (index.json, index.html, index.pdf) from the summary.json / claim.json files under
+    """Rebuild the index, claims.json and index.json from the summary.json files (and benchmark records) under
     ``reports_dir``."""
     reports_dir = Path(reports_dir)
+    places = read_places(reports_dir)
+    judged = verdicts.judge_all(places, reports_dir)
     generated = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    listing = json.dumps({"generated": generated, "reports": report_entries(reports_dir)}, indent=2, ensure_ascii=False)
-    write_atomic(reports_dir / "index.json", lambda tmp: tmp.write_text(listing, encoding="utf-8"))
-    tasks = _task_rows(reports_dir)
-    facts = verdicts.fact_results()
+    grids = {place: ev for place, ev in places.items() if not place.startswith("claims/")}
     context = {
-        "generated": generated,
-        "tasks": tasks, "claims": claim_table(reports_dir, tasks), "facts": facts,
-        "fact_entries": {c["id"]: c for c in verdicts.claims()["fact_claims"]}, "combine_rule": verdicts.COMBINE_RULE,
+        "generated": generated, "root": "",
+        "forest_png": base64_png(plots.forest(forest_panels(places))),
+        "grids": [{"place": place, "ev": ev, "effects": effects(ev, [ev.headline])[ev.headline.name]}
+                  for place, ev in grids.items() if ev.metrics],
+        "claims": [v for v in judged if not v.id.startswith("F")],
+        "facts": [v for v in judged if v.id.startswith("F")],
+        "claim_entries": {c["id"]: c for c in verdicts.claims()["experiment_claims"]},
+        "fact_entries": {c["id"]: c for c in verdicts.claims()["fact_claims"]}, "rules": verdicts.RULES,
     }
-    write_html_pdf(reports_dir, render("index.html.j2", context), stem="index")
+    html = render("index.html.j2", context)
+    write_atomic(reports_dir / CLAIMS_FILE, lambda tmp: tmp.write_text(
+        json.dumps(claims_json(judged, generated), indent=2, ensure_ascii=False), encoding="utf-8"))
+    write_atomic(reports_dir / LISTING_FILE, lambda tmp: tmp.write_text(
+        json.dumps({"generated": generated, "reports": report_entries(reports_dir)}, indent=2, ensure_ascii=False),
+        encoding="utf-8"))
+    write_html_pdf(reports_dir, html, stem="index")
     return reports_dir / "index.html"

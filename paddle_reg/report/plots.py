@@ -203,3 +203,42 @@ def series_plot(x_label: str, series: dict[str, tuple[list[float], list[float], 
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, title="error bars: ±1 std over seeds", title_fontsize=7)
     return _png(fig)
+
+
+@dataclass(frozen=True)
+class ForestPanel:
+    """One place of the index's forest plot: each arm's Δ vs `none` on the place's headline metric with its 95 % CI."""
+
+    title: str
+    xlabel: str
+    better: str  # "lower" | "higher" | "neither"
+    rows: tuple[tuple[str, float, float | None, float | None, str], ...]  # (arm, Δ, low, high, "good" | "bad" | "")
+
+
+MARK_COLORS = {"good": "#1b7f3b", "bad": "#b00020", "": "#4d4d4d"}
+
+
+def forest(panels: list[ForestPanel]) -> bytes | None:
+    """Stacked panels, one per place, each with its own Δ axis: a dot per arm, its CI as a bar, 0 as a line."""
+    panels = [p for p in panels if p.rows]
+    if not panels:
+        return None
+    _setup_fonts()
+    heights = [0.9 + 0.28 * len(p.rows) for p in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8.5, sum(heights)), constrained_layout=True, squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
+    for ax, panel in zip(axes[:, 0], panels):
+        for y, (arm, diff, low, high, mark) in enumerate(reversed(panel.rows)):
+            color = MARK_COLORS[mark]
+            if low is not None:
+                ax.plot([low, high], [y, y], color=color, linewidth=2, solid_capstyle="butt")
+            ax.plot([diff], [y], "o", color=color, markersize=5)
+        ax.axvline(0, color="#999", linewidth=1, linestyle=":")
+        ax.set_yticks(range(len(panel.rows)), [row[0] for row in reversed(panel.rows)], fontsize=8)
+        ax.set_ylim(-0.6, len(panel.rows) - 0.4)
+        arrow = {"lower": "  (← better)", "higher": "  (better →)"}.get(panel.better, "")
+        ax.set_title(panel.title, fontsize=9, loc="left")
+        ax.set_xlabel(panel.xlabel + arrow, fontsize=8)
+        ax.tick_params(axis="x", labelsize=8)
+        ax.grid(alpha=0.3, axis="x")
+    return _png(fig)

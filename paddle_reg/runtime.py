@@ -27,6 +27,20 @@ def select_device(requested: str) -> str:
     return device
 
 
+def visible_gpus() -> list[str]:
+    """The GPUs this process may use, as CUDA_VISIBLE_DEVICES names them (its value when set, else every card)."""
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is not None:
+        return [gpu.strip() for gpu in listed.split(",") if gpu.strip() and not gpu.strip().startswith("-")]
+    count = paddle.device.cuda.device_count() if paddle.is_compiled_with_cuda() else 0
+    return [str(i) for i in range(count)]
+
+
+def gpu_for_worker(slot: int, gpus: list[str]) -> str | None:
+    """The one GPU worker ``slot`` (0, 1, ... in start order) is pinned to: round robin; None with fewer than 2."""
+    return gpus[slot % len(gpus)] if len(gpus) > 1 else None
+
+
 def set_threads(threads: int) -> None:
     """Paddle's CPU kernels use one thread unless told otherwise."""
     os.environ["OMP_NUM_THREADS"] = str(threads)

@@ -6,6 +6,7 @@ import os
 import platform
 import random
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,12 @@ def flushes_subnormals() -> bool:
     return float(paddle.to_tensor(1e-38, dtype="float32") * 1e-3) == 0.0
 
 
+def ray_node_ip() -> str | None:
+    """The address of the Ray node this process is a worker of (executor=ray), else None; Ray is never imported here."""
+    ray = sys.modules.get("ray")
+    return ray.util.get_node_ip_address() if ray is not None and ray.is_initialized() else None
+
+
 def environment(device: str, threads: int, flush_mode: str) -> dict:
     return {
         "paddle": paddle.__version__,
@@ -93,5 +100,6 @@ def environment(device: str, threads: int, flush_mode: str) -> dict:
         "cpu": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "host": platform.node(),
+        "ray_node": ray_node_ip(),
         "git_commit": git_commit(),
     }

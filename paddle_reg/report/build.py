@@ -202,7 +202,9 @@ def arms_named(result: verdicts.ClaimResult, diagnoses: dict) -> list[tuple[str,
 
 def build_context(run_dirs: list[RunDir], command: str, profile: str, labels: dict[str, str] | None = None,
                   order: list[str] | None = None, claim_id: str | None = None, reports_dir: Path | None = None,
-                  measured_in: str = "") -> dict:
+                  measured_in: str = "", study: dict | None = None) -> dict:
+    """Everything the task report shows; ``study`` (a tuning study, ``report.study``) comes first and then no claim
+    is judged: its arms hold tuned values, not the articles' settings."""
     summaries = summarize(read_runs(run_dirs, labels), order)
     records = [r for s in summaries for r in s.runs]
     first = next((r for r in records if r.info.get("environment")), None)
@@ -210,14 +212,16 @@ def build_context(run_dirs: list[RunDir], command: str, profile: str, labels: di
     metrics = [m for m in report_metrics(task) if any(m.name in s.stats for s in summaries)] if records else []
     evidence = verdicts.Evidence(task, summaries, tuple(report_metrics(task)) if records else (), command,
                                  measured_in or f"reports/{task}")
-    claims = claim_results(task, evidence, reports_dir, only=claim_id) if records else []
-    facts = verdicts.fact_results() if not claim_id else []
+    claims = claim_results(task, evidence, reports_dir, only=claim_id) if records and not study else []
+    facts = verdicts.fact_results() if not claim_id and not study else []
     arms = [s.regime for s in summaries]
     diagnoses = diagnosis.diagnose_arms(summaries, evidence.headline) if records else {}
     detail_images, detail_tables = _details(records, arms)
     resolved = next((RunDir(Path(r.path)).config().get("resolved") for r in records), None) if records else None
     return {
-        "title": f"claim {claim_id}: {task}" if claim_id else f"{task}: regime comparison",
+        "title": f"claim {claim_id}: {task}" if claim_id else f"{task}: tuning study {study['name']}" if study
+        else f"{task}: regime comparison",
+        "study": study,
         "task": task, "profile": profile, "command": command, "claim_id": claim_id,
         "claim_entry": verdicts.claim(claim_id) if claim_id else None,
         "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

@@ -148,6 +148,13 @@ def open_storage(storage: str):
     return _STORAGES[storage]
 
 
+def median_pruner(startup_trials: int, warmup_epochs: int):
+    """Stops a trial whose epoch value is worse than the median of the finished trials' at that epoch."""
+    import optuna
+
+    return optuna.pruners.MedianPruner(n_startup_trials=startup_trials, n_warmup_steps=warmup_epochs)
+
+
 @dataclass(frozen=True)
 class TrialReporter:
     """The trainer's epoch callback for one trial: reports the value and asks the pruner, in whichever process or
@@ -156,12 +163,15 @@ class TrialReporter:
     storage: str
     study: str
     trial_id: int
+    startup_trials: int
+    warmup_epochs: int
 
     def __call__(self, epoch: int, value: float) -> bool:
         import optuna
 
-        trial = optuna.trial.Trial(optuna.load_study(study_name=self.study, storage=open_storage(self.storage)),
-                                   self.trial_id)
+        study = optuna.load_study(study_name=self.study, storage=open_storage(self.storage),
+                                  pruner=median_pruner(self.startup_trials, self.warmup_epochs))
+        trial = optuna.trial.Trial(study, self.trial_id)
         trial.report(value, epoch)
         return trial.should_prune()
 
@@ -241,7 +251,8 @@ class Objective:
         for record in run.history():  # epochs a resumed run trained before: the pruner sees the whole curve
             trial.report(record[f"val_{self.monitor}"], record["epoch"])
         log.info("trial %d: %s (%s)", trial.number, ", ".join(f"{k}={v:.4g}" for k, v in values.items()), run.path)
-        reporter = TrialReporter(self.storage, self.study_name, trial._trial_id)
+        reporter = TrialReporter(self.storage, self.study_name, trial._trial_id, self.cfg.tune.startup_trials,
+                                 self.cfg.tune.warmup_epochs)
         while True:
             summary = self.executor.submit(spec, reporter).result()
             if summary["status"] != LEASED:
@@ -279,8 +290,7 @@ def run_study(cfg: DictConfig, task, intervals: list[Interval], data_root: Path)
     direction = "minimize" if mode == "min" else "maximize"
     sampler = optuna.samplers.TPESampler(n_startup_trials=cfg.tune.startup_trials, seed=cfg.tune.sampler_seed,
                                          constant_liar=cfg.jobs > 1)
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=cfg.tune.startup_trials,
-                                         n_warmup_steps=cfg.tune.warmup_epochs)
+    pruner = median_pruner(cfg.tune.startup_trials, cfg.tune.warmup_epochs)
     study = optuna.create_study(study_name=name, storage=open_storage(storage), sampler=sampler, pruner=pruner,
                                 direction=direction, load_if_exists=True)
     study.set_user_attr("metric", metric)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import socket
 import uuid
 from concurrent.futures import Future
 from pathlib import Path
@@ -42,15 +43,38 @@ def _ray_address(address: str | None) -> str:
     return "local" if address is None else str(address)  # "local": a new Ray here even when one is running
 
 
+def check_reachable(address: str | None, timeout_s: float = 10.0) -> None:
+    """A host:port (or ray://host:port) address answers a TCP connection: ray.init would retry for minutes."""
+    if address is None or address in ("auto", "local"):
+        return
+    host, _, port = str(address).removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise UserError(f"ray.address={address} must be null, auto, host:port or ray://host:port")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise UserError(f"ray.address={address}: nothing answers there ({exc.strerror or exc}): start the cluster "
+                        f"with ray start --head, or set ray.address=null for a local Ray") from None
+
+
 class RayExecutor:
     """Submits runs to the Ray cluster at ``address`` (null: a local Ray started for this command)."""
 
     def __init__(self, address: str | None, runs_dir: Path, max_retries: int):
-        import ray
-
+        try:
+            import ray
+        except ModuleNotFoundError:
+            raise UserError("executor=ray needs Ray on every node: pip install -e \".[cluster]\" (README, "
+                            "\"Scaling out\")") from None
         self.ray = ray
-        ray.init(address=_ray_address(address), include_dashboard=False, log_to_driver=True,
-                 logging_level=logging.WARNING, configure_logging=False)
+        check_reachable(address)
+        try:
+            ray.init(address=_ray_address(address), include_dashboard=False, log_to_driver=True,
+                     logging_level=logging.WARNING, configure_logging=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise UserError(f"ray.address={address}: no Ray cluster to join ({first}): start one with ray start "
+                            f"--head, or set ray.address=null for a local Ray") from None
         resources = ray.cluster_resources()
         log.info("Ray cluster: %d node(s), %g CPUs, %g GPUs", len([n for n in ray.nodes() if n.get("Alive")]),
                  resources.get("CPU", 0), resources.get("GPU", 0))

@@ -22,7 +22,6 @@ from conftest import TINY, run_cli
 from paddle_reg.errors import UserError
 from test_runs import comparable, run_dirs
 
-pytest.importorskip("ray")
 HEAD, SECOND = "127.0.0.2", "127.0.0.3"
 ARGS = TINY + ["progress=false"]
 

@@ -90,7 +90,9 @@ def execute_all(specs: list[RunSpec], make_executor, progress: bool | None) -> l
     if not pending:
         return summaries
     executor = make_executor(len(pending))
-    bar = tqdm(total=len(pending), desc="runs", disable=None if progress is None else not progress)
+    # None: a bar on a terminal only; none for runs one at a time in this process, whose epochs have their own
+    disable = True if isinstance(executor, InlineExecutor) or progress is False else None if progress is None else False
+    bar = tqdm(total=len(pending), desc="runs", disable=disable)
     running: dict[Future, RunSpec] = {}
     waiting: list[RunSpec] = []
     told: set[str] = set()

@@ -40,7 +40,7 @@ class RunSpec:
     threads: int
     device: str
     flush_denormal: bool
-    lease_timeout_s: float = 120.0  # another host's lease without a heartbeat for this long is dead (paddle_reg.lease)
+    lease_timeout_s: float  # another host's lease without a heartbeat for this long is dead (paddle_reg.lease)
 
     @property
     def run_config(self) -> dict:
@@ -135,8 +135,6 @@ def execute(spec: RunSpec, progress: bool | None = None, on_epoch: EpochCallback
     try:
         if run_dir.is_done:  # finished by the holder this process waited for
             return {**summary, "status": run_dir.status, "skipped": True}
-        if lease.lost:
-            raise _LeaseLost
         return {**summary, **_train(spec, progress, on_epoch, lease)}
     except _LeaseLost:
         log.warning("%s: another process took this run over; leaving it to that one", spec.label)

@@ -199,7 +199,7 @@ def retry_stale_trials(study, timeout_s: float) -> int:
         run = trial.user_attrs.get("run")
         if not _holder_dead(trial, timeout_s) or (run and holder(Path(run), timeout_s) is not None):
             continue
-        try:
+        try:  # the storage's own calls: Optuna's public API ends only the trials of this process
             study._storage.set_trial_user_attr(trial._trial_id, STALE, True)
             study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
         except (optuna.exceptions.UpdateFinishedTrialError, RuntimeError):

@@ -144,7 +144,7 @@ def test_a_killed_tune_process_leaves_its_trial_to_the_next_which_resumes_the_ru
     first = subprocess.Popen([sys.executable, "-m", "paddle_reg.tune", *args], cwd=tmp_path, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     history = None
-    deadline = time.time() + 180
+    deadline = time.time() + 300
     while history is None and time.time() < deadline and first.poll() is None:
         found = list((tmp_path / "runs").glob("mnist/dropout/*/history.json"))
         history = found[0] if found and json.loads(found[0].read_text() or "[]") else None

@@ -25,7 +25,10 @@ INSTALL_REQUIRES = [
     "datasets<3",
     "aistudio-sdk<0.3",
     "pyarrow<17",
+    "optuna==5.*",  # python -m paddle_reg.tune (imported by it alone)
 ]
+# executor=ray (imported only then): the runs of a grid or a study as tasks on a Ray cluster
+CLUSTER_REQUIRES = ["ray[default]==2.60.*"]
 
 setup(
     name="paddle-reg",
@@ -41,6 +44,6 @@ setup(
         "paddle_reg.report": ["templates/*", "*.yaml"],
     },
     install_requires=INSTALL_REQUIRES,
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={"cluster": CLUSTER_REQUIRES, "test": ["pytest>=7", *CLUSTER_REQUIRES]},
     entry_points={"console_scripts": ["paddle-reg=paddle_reg.run:main"]},
 )

@@ -1,17 +1,17 @@
-"""The regime × seed grid: plan the runs, execute them (in parallel processes), skip finished ones."""
+"""The regime × seed grid: plan the runs and execute one (under its lease; finished runs are skipped).
+
+Where runs execute (a local process pool, a Ray cluster) is ``paddle_reg.executors``' and ``paddle_reg.cluster``'s."""
 from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from omegaconf import DictConfig, OmegaConf
-from tqdm import tqdm
 
 from paddle_reg import registry
 from paddle_reg.errors import UserError
@@ -20,6 +20,7 @@ from paddle_reg.store import RunDir
 
 log = logging.getLogger(__name__)
 LOG_FORMAT = "%(asctime)s %(message)s"
+LEASED = "leased"  # a summary's status when another live process holds the run: execute it again later
 
 
 # What an effective config holds besides the settings that define a run: where data and caches live. It changes no
@@ -39,6 +40,7 @@ class RunSpec:
     threads: int
     device: str
     flush_denormal: bool
+    lease_timeout_s: float  # another host's lease without a heartbeat for this long is dead (paddle_reg.lease)
 
     @property
     def run_config(self) -> dict:
@@ -74,12 +76,12 @@ def effective_run_config(cfg: DictConfig, seed: int) -> dict:
     return run
 
 
-def plan(arm_cfgs: dict[str, DictConfig], seeds: list[int], runs_dir: Path, data_root: Path,
-         threads: int, device: str, flush_denormal: bool) -> list[RunSpec]:
+def plan(arm_cfgs: dict[str, DictConfig], seeds: list[int], runs_dir: Path, data_root: Path) -> list[RunSpec]:
     """One spec per arm (label → its composed config) and seed; seed-major, so an interrupted grid already holds
-    every arm for its first seeds."""
+    every arm for its first seeds. How each runs (threads, device, ...) is the first arm's config: one command's."""
+    first = next(iter(arm_cfgs.values()))
     return [RunSpec(label, effective_run_config(cfg, seed), OmegaConf.to_container(cfg, resolve=True), str(runs_dir),
-                    str(data_root), threads, device, flush_denormal)
+                    str(data_root), first.threads, first.device, first.flush_denormal, float(first.lease_timeout_s))
             for seed in seeds for label, cfg in arm_cfgs.items()]
 
 
@@ -110,19 +112,47 @@ def check_data(task, specs: list[RunSpec]):
     return first
 
 
-def execute(spec: RunSpec, progress: bool | None = None) -> dict:
-    """Train one run unless it is done; returns a summary. Diverged and crashed runs are recorded, not raised."""
-    from paddle_reg import runtime
-    from paddle_reg.denormals import set_flush_denormal
-    from paddle_reg.optim import build_optimizer
-    from paddle_reg.regularizers import StepRegularizers
-    from paddle_reg.task_registry import get_task
-    from paddle_reg.trainer import Diverged, Trainer, train_settings
+class _LeaseLost(Exception):
+    """Another process took this run's lease over while it trained (its heartbeat had gone stale)."""
+
+
+EpochCallback = Callable[[int, float], bool]  # (epoch, monitored validation value) → stop the run now (pruned)
+
+
+def execute(spec: RunSpec, progress: bool | None = None, on_epoch: EpochCallback | None = None) -> dict:
+    """Train one run unless it is done, holding its lease; returns a summary. Diverged, crashed and pruned runs are
+    recorded, not raised; a run another live process holds comes back as status ``leased``, untouched."""
+    from paddle_reg.lease import Lease
 
     run_dir = spec.run_dir
     summary = {"label": spec.label, "path": str(run_dir.path)}
     if run_dir.is_done:
         return {**summary, "status": run_dir.status, "skipped": True}
+    lease = Lease(run_dir.path, spec.lease_timeout_s)
+    holder = lease.acquire()
+    if holder is not None:
+        return {**summary, "status": LEASED, "holder": holder}
+    try:
+        if run_dir.is_done:  # finished by the holder this process waited for
+            return {**summary, "status": run_dir.status, "skipped": True}
+        return {**summary, **_train(spec, progress, on_epoch, lease)}
+    except _LeaseLost:
+        log.warning("%s: another process took this run over; leaving it to that one", spec.label)
+        return {**summary, "status": LEASED}
+    finally:
+        lease.release()
+
+
+def _train(spec: RunSpec, progress: bool | None, on_epoch: EpochCallback | None, lease) -> dict:
+    """Train (or resume) one run whose lease this process holds; returns its status."""
+    from paddle_reg import runtime
+    from paddle_reg.denormals import set_flush_denormal
+    from paddle_reg.optim import build_optimizer
+    from paddle_reg.regularizers import StepRegularizers
+    from paddle_reg.task_registry import get_task
+    from paddle_reg.trainer import Diverged, Pruned, Trainer, train_settings
+
+    run_dir = spec.run_dir
     flush_mode = set_flush_denormal(spec.flush_denormal)
     device = runtime.select_device(spec.device)
     runtime.set_threads(spec.threads)
@@ -139,55 +169,31 @@ def execute(spec: RunSpec, progress: bool | None = None) -> dict:
     step_regs = StepRegularizers(model, registry.applied_by(reg, "step"), task.image_shape,
                                  registry.applied_by(reg, "loss"))
     run_dir.start(spec.resolved, spec.run_config, runtime.environment(device, spec.threads, flush_mode), groups.table())
+
+    def after_epoch(epoch: int, value: float) -> bool:
+        if lease.lost:
+            raise _LeaseLost
+        return on_epoch is not None and on_epoch(epoch, value)
+
     trainer = Trainer(task, model, optimizer, scheduler, run_dir, train_settings(cfg), label=spec.label,
-                      progress=progress, step_regs=step_regs)
+                      progress=progress, step_regs=step_regs, on_epoch=after_epoch)
     started = time.perf_counter()
     try:
         final = trainer.fit(data)
     except Diverged as exc:
         log.warning("%s diverged: %s", spec.label, exc)
         run_dir.finish("diverged", {"diverged_epoch": exc.epoch})
-        return {**summary, "status": "diverged"}
-    except UserError:
+        return {"status": "diverged"}
+    except Pruned as exc:
+        log.info("%s pruned after epoch %d", spec.label, exc.epoch)
+        run_dir.finish("pruned", {"pruned_epoch": exc.epoch})
+        return {"status": "pruned", "pruned_epoch": exc.epoch}
+    except (UserError, _LeaseLost):
         raise
     except Exception:  # one broken run must not take the rest of the grid down with it
         error = traceback.format_exc()
         log.error("%s failed:\n%s", spec.label, error)
         run_dir.finish("failed", {}, error=error)
-        return {**summary, "status": "failed"}
+        return {"status": "failed"}
     run_dir.finish("finished", final, wall_time_s=time.perf_counter() - started)
-    return {**summary, "status": "finished"}
-
-
-def _init_worker(level: int, flush_denormal: bool) -> None:
-    from paddle_reg.denormals import set_flush_denormal
-
-    set_flush_denormal(flush_denormal)  # before Paddle starts threads: they inherit this thread's float mode
-    import paddle  # noqa: F401  (its import installs a root log handler; replace it with ours)
-
-    logging.basicConfig(level=level, format=LOG_FORMAT, datefmt="%H:%M:%S", force=True)
-
-
-def execute_all(specs: list[RunSpec], jobs: int, progress: bool | None) -> list[dict]:
-    pending = [spec for spec in specs if not spec.run_dir.is_done]
-    summaries = [{"label": s.label, "path": str(s.run_dir.path), "status": s.run_dir.status, "skipped": True}
-                 for s in specs if s.run_dir.is_done]
-    for summary in summaries:
-        log.info("%s already %s: skipped (%s)", summary["label"], summary["status"], summary["path"])
-    if jobs == 1 or len(pending) <= 1:
-        return summaries + [execute(spec, progress) for spec in pending]
-    context = multiprocessing.get_context("spawn")  # Paddle's runtime is not fork-safe
-    bar = tqdm(total=len(pending), desc="runs", disable=None if progress is None else not progress)
-    with ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=context, initializer=_init_worker,
-                             initargs=(logging.getLogger().level or logging.INFO, pending[0].flush_denormal)) as pool:
-        futures = [pool.submit(execute, spec, False) for spec in pending]
-        try:
-            for future in as_completed(futures):
-                summaries.append(future.result())
-                bar.update()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-    bar.close()
-    return summaries
+    return {"status": "finished"}

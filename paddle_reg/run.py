@@ -73,7 +73,7 @@ def plan_command(cfg: DictConfig, overrides: list[str], data_root: Path, report_
     for arm_cfg in arm_cfgs.values():
         validate(arm_cfg, task, [arm_cfg.regime])
     runs_dir = Path(cfg.paths.runs_dir).resolve()
-    specs = grid.plan(arm_cfgs, list(cfg.seeds), runs_dir, data_root, cfg.threads, cfg.device, cfg.flush_denormal)
+    specs = grid.plan(arm_cfgs, list(cfg.seeds), runs_dir, data_root)
     claim_id = OmegaConf.select(cfg, "claim.id")
     reports = Path(cfg.paths.reports_dir)
     report_dir = reports / "claims" / claim_id.lower() if claim_id else reports / cfg.task.name / report_subdir
@@ -101,15 +101,17 @@ def run_command(cfg: DictConfig, overrides: list[str], report_subdir: str = "") 
     set_flush_denormal(cfg.flush_denormal is True)  # first: before Paddle is imported and starts threads
     from paddle_reg import grid
     from paddle_reg.datasource import data_root
+    from paddle_reg.executors import execute_all, executor_for
     from paddle_reg.task_registry import get_task
 
     task = get_task(cfg.task.name)
     root = data_root(cfg.paths.data_root)
     plan = plan_command(cfg, overrides, root, report_subdir)
     data = grid.check_data(task, plan.specs)  # a missing or corrupt file stops here, before any run is recorded
-    log.info("%s: %d arms × %d seeds, profile %s, runs in %s", cfg.task.name, len(plan.order), len(cfg.seeds),
-             cfg.profile_name, Path(cfg.paths.runs_dir).resolve())
-    summaries = grid.execute_all(plan.specs, cfg.jobs, cfg.progress)
+    runs_dir = Path(cfg.paths.runs_dir).resolve()
+    log.info("%s: %d arms × %d seeds, profile %s, runs in %s (executor %s)", cfg.task.name, len(plan.order),
+             len(cfg.seeds), cfg.profile_name, runs_dir, cfg.executor)
+    summaries = execute_all(plan.specs, executor_for(cfg, runs_dir), cfg.progress)
     probe = OmegaConf.select(cfg, "claim.probe")
     if probe:
         from paddle_reg.probes import run_probes

@@ -6,6 +6,7 @@ import os
 import platform
 import random
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,20 @@ def select_device(requested: str) -> str:
         device = requested
     paddle.set_device(device)
     return device
+
+
+def visible_gpus() -> list[str]:
+    """The GPUs this process may use, as CUDA_VISIBLE_DEVICES names them (its value when set, else every card)."""
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is not None:
+        return [gpu.strip() for gpu in listed.split(",") if gpu.strip() and not gpu.strip().startswith("-")]
+    count = paddle.device.cuda.device_count() if paddle.is_compiled_with_cuda() else 0
+    return [str(i) for i in range(count)]
+
+
+def gpu_for_worker(slot: int, gpus: list[str]) -> str | None:
+    """The one GPU worker ``slot`` (0, 1, ... in start order) is pinned to: round robin; None with fewer than 2."""
+    return gpus[slot % len(gpus)] if len(gpus) > 1 else None
 
 
 def set_threads(threads: int) -> None:
@@ -67,6 +82,12 @@ def flushes_subnormals() -> bool:
     return float(paddle.to_tensor(1e-38, dtype="float32") * 1e-3) == 0.0
 
 
+def ray_node_ip() -> str | None:
+    """The address of the Ray node this process is a worker of (executor=ray), else None; Ray is never imported here."""
+    ray = sys.modules.get("ray")
+    return ray.util.get_node_ip_address() if ray is not None and ray.is_initialized() else None
+
+
 def environment(device: str, threads: int, flush_mode: str) -> dict:
     return {
         "paddle": paddle.__version__,
@@ -79,5 +100,6 @@ def environment(device: str, threads: int, flush_mode: str) -> dict:
         "cpu": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "host": platform.node(),
+        "ray_node": ray_node_ip(),
         "git_commit": git_commit(),
     }

@@ -10,6 +10,7 @@ Layout of a run folder::
     checkpoint/last.pdckpt   model, optimizer and trainer state after the last finished epoch
     checkpoint/best.pdparams weights of the best validation epoch
     vdl/               VisualDL scalars
+    lease.json         who trains the run now, while one does (written by paddle_reg.lease, beside its .lease.lock)
 """
 from __future__ import annotations
 

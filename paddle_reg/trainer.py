@@ -5,6 +5,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import paddle
@@ -23,6 +24,14 @@ class Diverged(Exception):
 
     def __init__(self, epoch: int):
         super().__init__(f"training loss is not finite in epoch {epoch}")
+        self.epoch = epoch
+
+
+class Pruned(Exception):
+    """The epoch callback stopped the run (a tuning trial its pruner stopped); its last epoch is checkpointed."""
+
+    def __init__(self, epoch: int):
+        super().__init__(f"pruned after epoch {epoch}")
         self.epoch = epoch
 
 
@@ -51,14 +60,17 @@ class Trainer:
 
     Each epoch reseeds Paddle's generator and the shuffling and augmentation RNGs from (seed, epoch), so a
     resumed run draws the same dropout masks, batches and Mixup/CutMix/Cutout draws as one that never stopped.
-    ``step_regs`` adds batch augmentation, the L1 term and the max-norm constraint around each step.
+    ``step_regs`` adds batch augmentation, the L1 term and the max-norm constraint around each step. ``on_epoch``
+    (epoch, monitored validation value), called once the epoch is checkpointed, stops the run by returning True.
     """
 
     def __init__(self, task, model, optimizer, scheduler, run_dir: RunDir, settings: TrainSettings,
-                 label: str = "", progress: bool | None = None, step_regs: StepRegularizers | None = None):
+                 label: str = "", progress: bool | None = None, step_regs: StepRegularizers | None = None,
+                 on_epoch: Callable[[int, float], bool] | None = None):
         self.task, self.model, self.optimizer, self.scheduler = task, model, optimizer, scheduler
         self.run_dir, self.settings, self.label, self.progress = run_dir, settings, label, progress
         self.step_regs = step_regs if step_regs is not None else StepRegularizers(model, None)
+        self.on_epoch = on_epoch
         self.monitor = settings.monitor or task.monitor
         mode = settings.mode or (task.monitor_mode if self.monitor == task.monitor else None)
         if mode not in ("min", "max"):
@@ -92,6 +104,8 @@ class Trainer:
                          record["train_loss"], self.monitor, current, " (best)" if state["best_epoch"] == epoch else "")
                 if state["stopped_early"]:
                     log.info("%s early stop: no val improvement for %d epochs", self.label, state["bad_epochs"])
+                elif self.on_epoch is not None and self.on_epoch(epoch, current) and epoch < self.settings.epochs:
+                    raise Pruned(epoch)
         return self._final_metrics(data, state, history)
 
     def _monitored(self, record: dict) -> float:

@@ -15,6 +15,7 @@ from paddle_reg.regularizers.layers import DROPOUT_POSITIONS
 
 log = logging.getLogger(__name__)
 DEVICES = ("auto", "cpu", "gpu")
+EXECUTORS = ("local", "ray")
 _DEPRECATIONS_LOGGED: set[str] = set()
 
 
@@ -90,5 +91,18 @@ def validate(cfg: DictConfig, task, regimes: list[str]) -> None:
             raise UserError(f"reg.early_stop.metric={metric} is not a validation metric of task {task.name}: "
                             f"choose one of {', '.join(task.metrics)}")
         task.check(OmegaConf.create(effective_run_config(OmegaConf.merge(cfg, {"regime": regime}), 0)))
+    validate_execution(cfg)
     if not isinstance(cfg.flush_denormal, bool):
         raise UserError(f"flush_denormal={cfg.flush_denormal} must be true or false")
+
+
+def validate_execution(cfg: DictConfig) -> None:
+    """Where runs execute: the executor, the Ray block, the lease timeout."""
+    if cfg.executor not in EXECUTORS:
+        raise UserError(f"executor={cfg.executor} is unknown: choose one of {', '.join(EXECUTORS)}")
+    address = cfg.ray.address
+    if address is not None and (not isinstance(address, str) or not address.strip()):
+        raise UserError(f"ray.address={address} must be null (a local Ray), auto, host:port or ray://host:port")
+    if not is_int(cfg.ray.max_retries) or cfg.ray.max_retries < 0:
+        raise UserError(f"ray.max_retries={cfg.ray.max_retries} must be an integer >= 0: set e.g. ray.max_retries=3")
+    positive("lease_timeout_s", cfg.lease_timeout_s, 120)

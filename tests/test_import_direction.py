@@ -8,7 +8,7 @@ import pytest
 
 from conftest import REPO
 
-REPORT_USERS = {"paddle_reg/run.py"}  # the command that ends by writing its report
+REPORT_USERS = {"paddle_reg/run.py", "paddle_reg/tune.py"}  # the commands that end by writing their report
 
 
 def imports(relpath: str, source: str) -> set[str]:

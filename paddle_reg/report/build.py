@@ -198,7 +198,9 @@ def effects(evidence: Evidence, metrics: list[ReportMetric]) -> dict[str, dict[s
 
 def build_context(run_dirs: list[RunDir], command: str, profile: str, labels: dict[str, str] | None = None,
                   order: list[str] | None = None, claim_id: str | None = None, reports_dir: Path | None = None,
-                  place: str = "", measured_in: str = "") -> dict:
+                  place: str = "", measured_in: str = "", study: dict | None = None) -> dict:
+    """Everything the task report shows; ``study`` (a tuning study, ``report.study``) comes first and then no claim
+    is judged: its arms hold tuned values, not the articles' settings."""
     summaries = summarize(read_runs(run_dirs, labels), order)
     records = [r for s in summaries for r in s.runs]
     first = next((r for r in records if r.info.get("environment")), None)
@@ -212,7 +214,9 @@ def build_context(run_dirs: list[RunDir], command: str, profile: str, labels: di
     detail_images, detail_tables = _details(records, arms)
     resolved = next((RunDir(Path(r.path)).config().get("resolved") for r in records), None) if records else None
     return {
-        "title": f"claim {claim_id}: {task}" if claim_id else f"{task}: regime comparison",
+        "title": f"claim {claim_id}: {task}" if claim_id else f"{task}: tuning study {study['name']}" if study
+        else f"{task}: regime comparison",
+        "study": study,
         "task": task, "profile": profile, "command": command, "claim_id": claim_id, "place": place,
         "root": relative_root(place),
         "claim_entry": verdicts.claim(claim_id) if claim_id else None,
@@ -239,11 +243,11 @@ def build_context(run_dirs: list[RunDir], command: str, profile: str, labels: di
             ("epoch_time_s", "training time per epoch", "seconds per epoch")])),
         "claim_figures": claim_plots(claim_id, summaries, evidence),
         "detail_images": detail_images, "detail_tables": detail_tables,
-        "claims": claim_verdicts(evidence, reports_dir, claim_id) if records else [],
+        "claims": claim_verdicts(evidence, reports_dir, claim_id) if records and not study else [],
         "claim_entries": {c["id"]: c for c in verdicts.claims()["experiment_claims"]},
-        "facts": verdicts.fact_verdicts() if not claim_id else [],
+        "facts": verdicts.fact_verdicts() if not claim_id and not study else [],
         "fact_entries": {c["id"]: c for c in verdicts.claims()["fact_claims"]},
-        "rules": verdicts.RULES, "measured_in": evidence.measured_in,
+        "rules": verdicts.RULES, "measured_in": evidence.measured_in, "key_findings": key_findings(evidence),
         "diagnoses": evidence.diagnoses, "baseline_warning": diagnosis.baseline_warning(evidence.diagnoses),
         "diagnosis_rules": (diagnosis.CONVERGENCE_RULE, diagnosis.OVERFITTING_RULE),
     }
@@ -268,6 +272,7 @@ def summary_json(context: dict) -> dict:
                                                  for m, e in context["effects"].items() if s.regime in e},
                                "diagnosis": context["diagnoses"][s.regime].to_json()}
                     for s in context["summaries"]},
+        "key_findings": context["key_findings"],
         **context["evidence"].to_json(),
     }
 
@@ -288,7 +293,6 @@ def write_task_report(run_dirs: list[RunDir], out_dir: Path, command: str, profi
     context = build_context(run_dirs, command, profile, labels, order, claim_id, reports_dir,
                             place_of(out_dir, reports_dir), shown_path(out_dir / "report.html"))
     summary = summary_json(context)
-    context["key_findings"] = summary["key_findings"] = key_findings(context["evidence"])
     html = render("task_report.html.j2", context)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(out_dir / SUMMARY_FILE, lambda tmp: tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False)))

@@ -18,10 +18,10 @@ def _state(ev: Evidence, arm: str) -> str:
 
 
 def key_findings(ev: Evidence) -> list[str]:
-    head, base = ev.headline, ev.base
-    unit = unit_of(head)
     if not ev.summaries:
         return ["No runs yet."]
+    head, base = ev.headline, ev.base
+    unit = unit_of(head)
     sentences = []
     if base is not None and head.name in base.stats:
         mean, std, n = base.stats[head.name]

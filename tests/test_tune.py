@@ -1,0 +1,180 @@
+"""python -m paddle_reg.tune on tiny MNIST-format files: the search space, pruning, the study, resuming, the report."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from omegaconf import OmegaConf
+
+from conftest import TINY, compose_config
+from paddle_reg.errors import UserError
+from paddle_reg.task_registry import get_task
+from paddle_reg.tune import open_storage, search_space
+
+# Slow enough learning that trials differ (lr 2e-4) and a fixed TPE seed: the same study every time.
+TUNE = [a for a in TINY if a != "report=false"] + ["regime=dropout", "train.epochs=3", "optim.lr=2e-4",
+                                                  "tune.startup_trials=2", "tune.warmup_epochs=0",
+                                                  "tune.space.dropout={low:0.05,high:0.95}", "progress=false"]
+
+
+def tune_cli(args: list[str], cwd: Path, data_root: Path, timeout: int = 600, **popen):
+    env = {**os.environ, "PADDLE_REG_DATA": str(data_root)}
+    return subprocess.run([sys.executable, "-m", "paddle_reg.tune", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout, **popen)
+
+
+def load(runs: Path, name: str):
+    return optuna.load_study(study_name=name, storage=open_storage(str(runs / "studies" / f"{name}.journal")))
+
+
+def states(study) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for trial in study.trials:
+        out[trial.state.name] = out.get(trial.state.name, 0) + 1
+    return out
+
+
+def epoch_lines(output: str) -> int:
+    return len(re.findall(r"seed\d epoch \d+/", output))
+
+
+@pytest.mark.parametrize("overrides,keys", [
+    (["regime=dropout"], ["model.dropout.hidden"]),
+    (["regime=both"], ["model.dropout.hidden", "optim.weight_decay"]),
+    (["regime=weight_decay", "tune.lr=true"], ["optim.weight_decay", "optim.lr"]),
+    (["regime=dropout", "model.dropout.input=0.2"], ["model.dropout.input", "model.dropout.hidden"]),
+    (["regime=dropout+maxnorm", "+tune.space.maxnorm={low:1.0,high:4.0}"], ["model.dropout.hidden", "reg.maxnorm"]),
+    (["regime=dropout+maxnorm"], ["model.dropout.hidden"]),  # maxnorm not in tune.space: it keeps reg.maxnorm
+])
+def test_search_space_follows_the_regime_and_the_config(overrides, keys):
+    cfg = compose_config("task=mnist", *overrides)
+    assert [i.key for i in search_space(cfg, get_task("mnist"))] == keys
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ([], r"^tune searches one regime: set regime=NAME"),
+    (["regime=none"], r"^regime none has nothing to search"),
+    (["regime=dropout", "tune.space.dropout={low:0.6,high:0.2}"], r"^tune.space.dropout: low=0.6 must be below high"),
+    (["regime=dropout", "tune.space.dropout.high=1.0"], r"^tune.space.dropout.high=1.0 must be in \[0, 1\)"),
+    (["regime=weight_decay", "tune.space.weight_decay.low=0"], r"^tune.space.weight_decay.low=0.0 must be > 0 on a log"),
+    (["regime=weight_decay", "tune.space.weight_decay.low=-1"], r"^tune.space.weight_decay.low=-1.0 must be >= 0"),
+    (["regime=dropout", "+tune.space.momentum={low:0.1,high:0.9}"], r"^tune.space.momentum is unknown"),
+    (["regime=dropout", "tune.space.dropout=0.5"], r"^tune.space.dropout=0.5 must be a block with low and high"),
+    (["regime=dropout", "model.dropout.hidden=0"], r"^regime dropout has no dropout site above 0"),
+    (["regime=dropout", "tune.lr=true", "~tune.space.lr"], r"^tune.lr=true needs tune.space.lr"),
+])
+def test_bad_search_space_is_one_line(overrides, message):
+    with pytest.raises(UserError, match=message) as error:
+        search_space(compose_config("task=mnist", *overrides), get_task("mnist"))
+    assert "\n" not in str(error.value)
+
+
+def test_bad_tune_input_exits_2_with_one_line(mnist_root, tmp_path):
+    result = tune_cli(TUNE + ["trials=0"], tmp_path, mnist_root)
+    assert result.returncode == 2 and result.stderr.strip() == \
+        "error: trials=0 must be a positive integer: set e.g. trials=20"
+    result = tune_cli(TUNE + ["tune.space.dropout={low:0.9,high:0.1}"], tmp_path, mnist_root)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "runs").exists()  # checked before anything is created
+
+
+def test_a_pruned_run_is_recorded_and_resumes_when_run_again(mnist_root, tmp_path):
+    from paddle_reg import grid
+
+    cfg = compose_config(*[a for a in TUNE if not a.startswith("tune.")], f"paths.data_root={mnist_root}")
+    (spec,) = grid.plan({"dropout": cfg}, [0], tmp_path / "runs", mnist_root)
+    seen = []
+    summary = grid.execute(spec, False, lambda epoch, value: seen.append((epoch, value)) or epoch == 1)
+    assert summary["status"] == "pruned" and [e for e, _ in seen] == [1]
+    run = spec.run_dir
+    assert run.status == "pruned" and run.final() == {"pruned_epoch": 1} and len(run.history()) == 1
+    assert run.history()[0]["val_error"] == seen[0][1]
+    assert grid.execute(spec, False)["status"] == "finished"  # a grid that needs the run trains it on
+    assert run.info()["resumes"] == [1] and len(run.history()) == 3
+
+
+def test_study_trials_are_runs_pruned_ones_recorded_and_the_report_reruns_the_best(mnist_root, tmp_path):
+    args = TUNE + ["trials=6", "tune.sampler_seed=3", "seeds=[0,1]"]
+    result = tune_cli(args, tmp_path, mnist_root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    study = load(tmp_path / "runs", "mnist-dropout-smoke")
+    assert sum(states(study).get(s, 0) for s in ("COMPLETE", "PRUNED")) == 6, states(study)
+    pruned = [t for t in study.trials if t.state.name == "PRUNED"]
+    assert pruned, "no trial was pruned: the median pruner never stopped a worse-than-median trial"
+    for trial in study.trials:
+        info = json.loads((Path(trial.user_attrs["run"]) / "run.json").read_text())
+        assert info["status"] == ("pruned" if trial in pruned else "finished")
+        assert json.loads((Path(trial.user_attrs["run"]) / "config.json").read_text())["run"]["model"]["dropout"][
+            "hidden"] == trial.params["model.dropout.hidden"]
+    for trial in pruned:
+        last = max(trial.intermediate_values)
+        assert last < 3 and json.loads((Path(trial.user_attrs["run"]) / "final.json").read_text()) == \
+            {"pruned_epoch": last}
+    best = study.best_trial
+    assert best.value == json.loads((Path(best.user_attrs["run"]) / "final.json").read_text())["val_error"]
+    assert len({t.user_attrs["run"] for t in study.trials}) == 6  # hash-named: one folder per trial's values
+    seed1 = list((tmp_path / "runs" / "mnist").glob("*/seed1-*"))
+    assert sorted(p.parent.name for p in seed1) == ["dropout", "none"]  # the best values re-run over seeds
+    report = tmp_path / "reports" / "mnist" / "tune-mnist-dropout-smoke"
+    html = (report / "report.html").read_text()
+    for part in ("Tuning study", "Optimization history", "Parameter importances", "Parallel coordinates",
+                 "Effect against", f"trial {best.number}:"):
+        assert part in html
+    assert "not drawn" not in html and (report / "report.pdf").stat().st_size > 10_000
+
+    again = tune_cli(args + ["report=false"], tmp_path, mnist_root)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "6 of 6 trials done, nothing to run" in again.stdout + again.stderr
+    assert epoch_lines(again.stdout + again.stderr) == 0
+    assert len(load(tmp_path / "runs", "mnist-dropout-smoke").trials) == 6
+
+
+def test_a_killed_tune_process_leaves_its_trial_to_the_next_which_resumes_the_run(mnist_root, tmp_path):
+    args = TUNE + ["trials=2", "tune.sampler_seed=0", "train.epochs=8", "train.batch_size=16", "data.val_size=100",
+                   "report=false"]
+    env = {**os.environ, "PADDLE_REG_DATA": str(mnist_root)}
+    first = subprocess.Popen([sys.executable, "-m", "paddle_reg.tune", *args], cwd=tmp_path, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    history = None
+    deadline = time.time() + 300
+    while history is None and time.time() < deadline and first.poll() is None:
+        found = list((tmp_path / "runs").glob("mnist/dropout/*/history.json"))
+        history = found[0] if found and json.loads(found[0].read_text() or "[]") else None
+        time.sleep(0.02)
+    assert history is not None, "the first trial never finished an epoch"
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    result = tune_cli(args, tmp_path, mnist_root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "1 trial(s) of a dead process enqueued again" in result.stdout + result.stderr
+    study = load(tmp_path / "runs", "mnist-dropout-smoke")
+    stale, *others = study.trials
+    assert stale.state.name == "FAIL" and stale.user_attrs["stale"]
+    retry = next(t for t in others if t.user_attrs.get("retry_of") == stale.number)
+    assert retry.params == stale.params and retry.user_attrs["run"] == str(history.parent)
+    assert json.loads((history.parent / "run.json").read_text())["resumes"][0] >= 1
+    assert sum(1 for t in others if t.state.name in ("COMPLETE", "PRUNED")) == 2
+
+
+def test_two_tune_processes_share_one_study(mnist_root, tmp_path):
+    args = TUNE + ["trials=4", "report=false", "seeds=[0]"]
+    env = {**os.environ, "PADDLE_REG_DATA": str(mnist_root)}
+    processes = [subprocess.Popen([sys.executable, "-m", "paddle_reg.tune", *args], cwd=tmp_path, env=env,
+                                  text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]
+    outputs = [p.communicate(timeout=600)[0] for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    study = load(tmp_path / "runs", "mnist-dropout-smoke")
+    done = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
+    assert 4 <= len(done) <= 5, states(study)  # the last trial each process had started may finish beyond 4
+    assert all(f"trial {t.number}:" in "".join(outputs) for t in done)
+    assert {t.user_attrs["pid"] for t in done} == {p.pid for p in processes}  # both took part
+    epochs = sum(len(json.loads((Path(t.user_attrs["run"]) / "history.json").read_text())) for t in done)
+    assert epoch_lines("".join(outputs)) == epochs + 3  # each trial's run trained once, and none/seed0 (3 epochs)

@@ -14,12 +14,13 @@ from conftest import REPO, compose_config, run_cli
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 from pcb_files import make_pcb_root
+from report_fixtures import epoch_history, fixture_run
 
 from paddle_reg.errors import UserError
 from paddle_reg.grid import effective_run_config
 from paddle_reg.optim import build_optimizer
 from paddle_reg.report.curves import (EQUIVALENT, HELPS, HURTS, INCONCLUSIVE, Comparison, Point, compare, sentences,
-                                      verdict)
+                                      verdict, write_curve_report)
 from paddle_reg.run import plan_command
 from paddle_reg.runtime import seed_everything
 from paddle_reg.store import RunDir
@@ -266,6 +267,35 @@ def test_sentences_say_where_each_arm_helps_hurts_or_is_equivalent():
         "both hurts at 500 and was not measured at 55,000 training samples."]
 
 
+def test_a_curve_report_from_hand_made_runs_says_where_dropout_pays_off_and_where_none_had_not_converged(tmp_path):
+    runs, points, labels = tmp_path / "runs", {}, {}
+    # test errors (fractions): at 100 images dropout − none = −5, −5.5, −4.5 pp (95 % interval −5 ± 4.303·0.5/√3);
+    # at 1,000 it is +0.01, +0.01, −0.01 pp (90 % interval 0.0033 ± 2.920·0.01155/√3, inside ±0.2)
+    errors = {("none", 100): [0.20, 0.21, 0.19], ("dropout", 100): [0.15, 0.155, 0.145],
+              ("none", 1000): [0.05, 0.051, 0.049], ("dropout", 1000): [0.0501, 0.0511, 0.0489]}
+    for (arm, size), values in errors.items():
+        points[f"{arm}@{size}"] = (arm, size)
+        for seed, error in enumerate(values):
+            end = error + 0.01 * seed
+            curve = np.linspace(0.5, end, 8) if size == 100 else [0.3, 0.1, 0.06] + [end] * 5  # still falling / flat
+            run = fixture_run(runs, arm, seed, error, error / 2, extra_config={"data": {"train_size": size}},
+                              history=epoch_history(list(curve)))
+            labels[str(run.path)] = f"{arm}@{size}"
+    out = write_curve_report([RunDir(Path(p)) for p in labels], tmp_path / "report", "mnist", "python -m ...", "curve",
+                             labels, points, ["none", "dropout"], delta=0.2)
+    summary = json.loads((out.parent / "summary.json").read_text())
+    assert summary["sentences"] == ["dropout helps at 100 and is equivalent to none (within ±0.2 pp) at 1,000 "
+                                    "training samples."]
+    at_100 = summary["points"]["dropout"]["100"]["comparison"]
+    assert (at_100["diff"], at_100["low"]) == pytest.approx((-5.0, -5.0 - 4.302653 * 0.5 / math.sqrt(3)))
+    assert summary["baseline_warning"].startswith("At 100 training samples the none arm was still improving")
+    assert summary["regimes"]["none@100"]["diagnosis"]["convergence"]["status"] == "still improving"
+    assert summary["regimes"]["none@1000"]["diagnosis"]["convergence"]["status"] == "converged"
+    assert summary["regimes"]["dropout@1000"]["stats"]["test_error"]["n"] == 3
+    html = out.read_text()
+    assert summary["baseline_warning"] in html and "still improving · " in html
+
+
 # --- a whole curve, tiny --------------------------------------------------------------------------------------
 
 def test_a_tiny_curve_trains_every_point_reports_it_and_resumes(mnist_root, tmp_path):
@@ -293,6 +323,10 @@ def test_a_tiny_curve_trains_every_point_reports_it_and_resumes(mnist_root, tmp_
     expected = [1e-3 * 0.5 * (1 + math.cos(math.pi * step / 12)) for step in (4, 8, 12)]
     for run in (tmp_path / "runs" / "mnist").glob("*/*/history.json"):
         assert [h["lr"] for h in json.loads(run.read_text())] == pytest.approx(expected, abs=1e-12)
+    assert set(summary["regimes"]) == {f"{arm}@{size}" for arm in ("none", "dropout") for size in (100, 640)}
+    assert all(point["diagnosis"]["tag"] for point in summary["regimes"].values())
     assert "curves/mnist/report.html" in (tmp_path / "reports" / "index.html").read_text()
+    listed = json.loads((tmp_path / "reports" / "index.json").read_text())["reports"]
+    assert [set(e["arms"]) for e in listed if e["path"] == "curves/mnist/report.html"] == [set(summary["regimes"])]
     again = run_cli(args, tmp_path, mnist_root)
     assert again.returncode == 0 and (again.stdout + again.stderr).count("already finished: skipped") == 8

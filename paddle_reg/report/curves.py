@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from paddle_reg.report import plots
+from paddle_reg.report import diagnosis, plots
 from paddle_reg.report.build import render, write_html_pdf
 from paddle_reg.report.collect import RegimeSummary, read_runs, report_metrics, shown_path, summarize
 from paddle_reg.store import RunDir, write_atomic
@@ -96,6 +96,7 @@ class Point:
     high: float | None
     planned: int  # runs planned
     comparison: Comparison | None = None  # None for `none` itself, or when either side has no finished run
+    regime: str = ""  # the regime diagnosis's tag (report/diagnosis.py), e.g. "converged · overfits"
 
 
 def point(arm: str, size: int, summary: RegimeSummary | None, metric: str) -> Point:
@@ -154,6 +155,13 @@ def build_curve_context(run_dirs: list[RunDir], task: str, command: str, profile
     label_of = {point_key: label for label, point_key in points.items()}
     grid = {arm: {size: point(arm, size, summaries.get(label_of[(arm, size)]), head.name) for size in sizes}
             for arm in arms}
+    diagnoses = {label: diagnosis.diagnose(summary, head) for label, summary in summaries.items()}
+    for label, found in diagnoses.items():
+        arm, size = points[label]
+        grid[arm][size].regime = found.tag
+    baseline = {size: diagnoses.get(label_of.get((BASELINE, size))) for size in sizes}
+    improving = [size for size, found in baseline.items()
+                 if found is not None and found.convergence.status == diagnosis.IMPROVING]
     if BASELINE in grid:
         for arm in arms:
             if arm == BASELINE:
@@ -174,6 +182,11 @@ def build_curve_context(run_dirs: list[RunDir], task: str, command: str, profile
         "steps": train.get("steps"), "batch_size": train.get("batch_size"), "epochs": train.get("epochs"),
         "resampled": bool(first and first.run_config.get("data", {}).get("resample_with_seed")),
         "sentences": sentences(grid, arms, delta, unit) if BASELINE in grid else [],
+        "baseline_warning": f"At {_joined(improving)} training samples the none arm was still improving when "
+                            f"training ended: the deltas there measure this budget, not converged training."
+        if improving else None,
+        "diagnoses": diagnoses, "diagnosis_rules": (diagnosis.CONVERGENCE_RULE, diagnosis.OVERFITTING_RULE),
+        "summaries": summaries,
         "records": sorted(records, key=lambda r: (points[r.group][1], arms.index(points[r.group][0]), r.seed)),
         "labels": points,
         "figure": base64.b64encode(plots.size_curves(grid, arms, sizes, delta, head.label, head.unit, unit)).decode(),
@@ -188,10 +201,17 @@ def _summary_json(context: dict) -> dict:
         "command": context["command"], "generated": context["generated"], "report": context["measured_in"],
         "environment": context["environment"], "sizes": context["sizes"], "arms": context["arms"],
         "metric": {"name": head.name, "label": head.label, "unit": head.unit, "better": head.better},
+        "metrics": [{"name": head.name, "label": head.label, "unit": head.unit, "better": head.better}],
+        # each point as an arm, as every report's summary holds its arms (reports/index.json lists them)
+        "regimes": {label: {"status": s.status_counts,
+                            "stats": {head.name: dict(zip(("mean", "std", "n"), s.stats[head.name]))}
+                            if head.name in s.stats else {},
+                            "diagnosis": context["diagnoses"][label].to_json()}
+                    for label, s in context["summaries"].items()},
         "delta": context["delta"], "steps": context["steps"], "resample_with_seed": context["resampled"],
         "points": {arm: {str(size): {k: v for k, v in asdict(p).items() if k not in ("arm", "size")}
                          for size, p in by_size.items()} for arm, by_size in context["points"].items()},
-        "sentences": context["sentences"],
+        "sentences": context["sentences"], "baseline_warning": context["baseline_warning"],
     }
 
 

@@ -1,5 +1,5 @@
-"""reports/index.html|pdf: the task reports and claim experiments present, every claim's verdict, facts F1–F9;
-reports/index.json: every report's arms, headline numbers and regime diagnosis."""
+"""reports/index.html|pdf: the task reports, learning curves and claim experiments present, every claim's verdict,
+facts F1–F9; reports/index.json: every report's arms, headline numbers and regime diagnosis."""
 from __future__ import annotations
 
 import json
@@ -36,6 +36,18 @@ def _task_rows(reports_dir: Path) -> list[dict]:
                      "metric": head, "cells": cells, "environment": summary.get("environment", {}),
                      "command": summary.get("command", ""), "claims": summary.get("claims", []),
                      "report": summary.get("report")})
+    return rows
+
+
+def _curve_rows(reports_dir: Path) -> list[dict]:
+    """The learning-curve reports under ``curves/``, each with what its summary says per arm."""
+    rows = []
+    for path in sorted(reports_dir.glob("curves/*/summary.json")):
+        summary = _read(path)
+        if summary:
+            rows.append({"name": path.parent.name, "link": f"curves/{path.parent.name}/report.html",
+                         "task": summary["task"], "sizes": summary["sizes"], "metric": summary["metric"],
+                         "delta": summary["delta"], "sentences": summary["sentences"]})
     return rows
 
 
@@ -104,7 +116,7 @@ def write_index(reports_dir: Path) -> Path:
     facts = verdicts.fact_results()
     context = {
         "generated": generated,
-        "tasks": tasks, "claims": claim_table(reports_dir, tasks), "facts": facts,
+        "tasks": tasks, "curves": _curve_rows(reports_dir), "claims": claim_table(reports_dir, tasks), "facts": facts,
         "fact_entries": {c["id"]: c for c in verdicts.claims()["fact_claims"]}, "combine_rule": verdicts.COMBINE_RULE,
     }
     write_html_pdf(reports_dir, render("index.html.j2", context), stem="index")

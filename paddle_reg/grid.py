@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from paddle_reg import registry
 from paddle_reg.errors import UserError
 from paddle_reg.optim import LEGACY_COUPLED, decay_mode
+from paddle_reg.runtime import train_subset_seed
 from paddle_reg.store import RunDir
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,8 @@ class RunSpec:
 
     @property
     def label(self) -> str:
-        return f"{self.config['task']}/{self.config['regime']}/seed{self.config['seed']}"
+        """What the logs call the run: task, arm (on a learning curve with its size, ``dropout@500``) and seed."""
+        return f"{self.config['task']}/{self.arm}/seed{self.config['seed']}"
 
     @property
     def run_dir(self) -> RunDir:
@@ -71,8 +73,13 @@ def effective_run_config(cfg: DictConfig, seed: int) -> dict:
     optim = run["optim"]
     # runs before the rename recorded coupled decay as "l2", and adamw as decoupled: keeping that keeps their hashes
     optim["decay_mode"] = LEGACY_COUPLED if decay_mode(OmegaConf.create(optim)) == "coupled" else "decoupled"
+    # added after the first runs: recorded only when set, as those runs have none
     if optim.get("clip_norm") is None:
-        optim.pop("clip_norm", None)  # added after the first runs: recorded only when set, as they have none
+        optim.pop("clip_norm", None)
+    if not run["data"].get("resample_with_seed"):
+        run["data"].pop("resample_with_seed", None)
+    if run["train"].get("steps") is None:
+        run["train"].pop("steps", None)
     return run
 
 
@@ -90,7 +97,7 @@ _DATA_CACHE: dict = {}
 
 def load_data(task, cfg: DictConfig, data_root: Path):
     """The task's data for an effective config, cached per process for the last one: runs of one grid share it."""
-    key = (task.name, json.dumps(OmegaConf.to_container(cfg.data), sort_keys=True),
+    key = (task.name, json.dumps(OmegaConf.to_container(cfg.data), sort_keys=True), train_subset_seed(cfg),
            json.dumps(OmegaConf.to_container(cfg.paths) if "paths" in cfg else None, sort_keys=True), str(data_root))
     if key not in _DATA_CACHE:
         _DATA_CACHE.clear()
@@ -161,8 +168,9 @@ def _train(spec: RunSpec, progress: bool | None, on_epoch: EpochCallback | None,
     data = load_data(task, cfg, Path(spec.data_root))
     runtime.seed_everything(cfg.seed)
     model = task.build_model(cfg, data)
-    steps_per_epoch = len(data.train) // cfg.train.batch_size
-    optimizer, scheduler, groups = build_optimizer(model, cfg.optim, steps_per_epoch, cfg.train.epochs)
+    settings = train_settings(cfg)
+    optimizer, scheduler, groups = build_optimizer(model, cfg.optim, settings.steps_per_epoch(len(data.train)),
+                                                   cfg.train.epochs)
     for line in groups.lines():
         log.info("%s %s", spec.label, line)
     reg = spec.config["reg"]
@@ -175,7 +183,7 @@ def _train(spec: RunSpec, progress: bool | None, on_epoch: EpochCallback | None,
             raise _LeaseLost
         return on_epoch is not None and on_epoch(epoch, value)
 
-    trainer = Trainer(task, model, optimizer, scheduler, run_dir, train_settings(cfg), label=spec.label,
+    trainer = Trainer(task, model, optimizer, scheduler, run_dir, settings, label=spec.label,
                       progress=progress, step_regs=step_regs, on_epoch=after_epoch)
     started = time.perf_counter()
     try:

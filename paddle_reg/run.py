@@ -20,9 +20,22 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from paddle_reg.checks import is_int, positive
 from paddle_reg.errors import UserError
 
 log = logging.getLogger("paddle_reg")
+
+
+@dataclass
+class Curve:
+    """A learning curve (the ``curve`` block of a curve experiment): every arm at every training-set size."""
+
+    name: str  # its report: reports/curves/<name>/
+    sizes: list[int]  # data.train_size of each point
+    arms: list[str]  # the arms compared at each size, `none` the baseline
+    delta: float  # the smallest effect that matters, in the metric's report unit
+    metric: str | None  # a report metric's name; None: the task's headline metric
+    points: dict[str, tuple[str, int]]  # planned arm label → (arm, size)
 
 
 @dataclass
@@ -33,6 +46,7 @@ class Plan:
     order: list[str]  # arm labels in the order they are reported
     report_dir: Path
     claim_id: str | None  # set by a claim experiment (configs/experiment/<id>.yaml)
+    curve: Curve | None = None  # set by a curve experiment (configs/experiment/curve_<task>.yaml)
 
     @property
     def labels(self) -> dict[str, str]:
@@ -55,11 +69,36 @@ def arm_overrides(cfg: DictConfig, task) -> dict[str, list[str]]:
             + [f"{key}={json.dumps(value)}" for key, value in (arm.get("set") or {}).items()] for arm in arms}
 
 
-def _arm_configs(cfg: DictConfig, overrides: list[str], task) -> dict[str, DictConfig]:
-    """Compose the command's config once per arm, with the user's overrides applied on top."""
+def curve_of(cfg: DictConfig, arms: list[str], task) -> Curve | None:
+    """The command's learning curve, one point per arm and size labelled ``<arm>@<size>``; None without ``curve``."""
+    block = OmegaConf.select(cfg, "curve")
+    if block is None:
+        return None
+    sizes = list(block.get("sizes") or [])
+    if not sizes or not all(is_int(n) and n >= 1 for n in sizes) or len(set(sizes)) < len(sizes):
+        raise UserError(f"curve.sizes={sizes} must be distinct positive training-set sizes: set e.g. "
+                        f"curve.sizes=[500,5000,55000]")
+    positive("curve.delta", block.get("delta"), 0.2)
+    names = [m.name for m in task.report_metrics]
+    if block.get("metric") is not None and block.metric not in names:
+        raise UserError(f"curve.metric={block.metric} is not a report metric of task {task.name}: choose one of "
+                        f"{', '.join(names)} (or null: {names[0]})")
+    points = {f"{arm}@{size}": (arm, size) for size in sorted(sizes) for arm in arms}
+    return Curve(str(block.get("name") or cfg.task.name), sorted(sizes), arms, float(block.delta), block.get("metric"),
+                 points)
+
+
+def _arm_configs(cfg: DictConfig, overrides: list[str], task) -> tuple[dict[str, DictConfig], Curve | None]:
+    """Compose the command's config once per arm, with the user's overrides applied on top; on a learning curve each
+    arm's config once per size, with its ``data.train_size``."""
     kept = [o for o in overrides if not o.lstrip("+~").startswith(("regime=", "regimes="))]
-    return {label: hydra.compose(config_name="config", overrides=kept + extra)
+    arms = {label: hydra.compose(config_name="config", overrides=kept + extra)
             for label, extra in arm_overrides(cfg, task).items()}
+    curve = curve_of(cfg, list(arms), task)
+    if curve is None:
+        return arms, None
+    return {label: OmegaConf.merge(arms[arm], {"data": {"train_size": size}})
+            for label, (arm, size) in curve.points.items()}, curve
 
 
 def plan_command(cfg: DictConfig, overrides: list[str], data_root: Path, report_subdir: str = "") -> Plan:
@@ -69,23 +108,32 @@ def plan_command(cfg: DictConfig, overrides: list[str], data_root: Path, report_
     from paddle_reg.validation import validate
 
     task = get_task(cfg.task.name)
-    arm_cfgs = _arm_configs(cfg, overrides, task)
+    arm_cfgs, curve = _arm_configs(cfg, overrides, task)
     for arm_cfg in arm_cfgs.values():
         validate(arm_cfg, task, [arm_cfg.regime])
     runs_dir = Path(cfg.paths.runs_dir).resolve()
     specs = grid.plan(arm_cfgs, list(cfg.seeds), runs_dir, data_root)
     claim_id = OmegaConf.select(cfg, "claim.id")
     reports = Path(cfg.paths.reports_dir)
-    report_dir = reports / "claims" / claim_id.lower() if claim_id else reports / cfg.task.name / report_subdir
-    return Plan(specs, list(arm_cfgs), report_dir, claim_id)
+    if curve is not None:
+        report_dir = reports / "curves" / curve.name / report_subdir
+    else:
+        report_dir = reports / "claims" / claim_id.lower() if claim_id else reports / cfg.task.name / report_subdir
+    return Plan(specs, list(arm_cfgs), report_dir, claim_id, curve)
 
 
 def write_report(plan: Plan, cfg: DictConfig, overrides: list[str]) -> Path:
-    from paddle_reg.report import write_index, write_task_report
+    from paddle_reg.report import write_curve_report, write_index, write_task_report
 
-    out = write_task_report([s.run_dir for s in plan.specs], plan.report_dir, command=reproduce_command(overrides),
-                            profile=cfg.profile_name, labels=plan.labels, order=plan.order, claim_id=plan.claim_id,
-                            reports_dir=Path(cfg.paths.reports_dir))
+    run_dirs, command = [s.run_dir for s in plan.specs], reproduce_command(overrides)
+    if plan.curve is not None:
+        c = plan.curve
+        out = write_curve_report(run_dirs, plan.report_dir, cfg.task.name, command=command, profile=cfg.profile_name,
+                                 labels=plan.labels, points=c.points, arms=c.arms, delta=c.delta, metric=c.metric)
+    else:
+        out = write_task_report(run_dirs, plan.report_dir, command=command, profile=cfg.profile_name,
+                                labels=plan.labels, order=plan.order, claim_id=plan.claim_id,
+                                reports_dir=Path(cfg.paths.reports_dir))
     write_index(Path(cfg.paths.reports_dir))
     return out
 
@@ -108,9 +156,11 @@ def run_command(cfg: DictConfig, overrides: list[str], report_subdir: str = "") 
     root = data_root(cfg.paths.data_root)
     plan = plan_command(cfg, overrides, root, report_subdir)
     data = grid.check_data(task, plan.specs)  # a missing or corrupt file stops here, before any run is recorded
+    shape = f"{len(plan.curve.arms)} arms × {len(plan.curve.sizes)} training-set sizes" if plan.curve \
+        else f"{len(plan.order)} arms"
     runs_dir = Path(cfg.paths.runs_dir).resolve()
-    log.info("%s: %d arms × %d seeds, profile %s, runs in %s (executor %s)", cfg.task.name, len(plan.order),
-             len(cfg.seeds), cfg.profile_name, runs_dir, cfg.executor)
+    log.info("%s: %s × %d seeds, profile %s, runs in %s (executor %s)", cfg.task.name, shape, len(cfg.seeds),
+             cfg.profile_name, runs_dir, cfg.executor)
     summaries = execute_all(plan.specs, executor_for(cfg, runs_dir), cfg.progress)
     probe = OmegaConf.select(cfg, "claim.probe")
     if probe:

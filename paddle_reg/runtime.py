@@ -54,6 +54,15 @@ def derived_seed(*parts: object) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") & 0x7FFFFFFF
 
 
+def train_subset_seed(cfg) -> int:
+    """The seed that draws a run's training subset (``cfg``: an effective run config): ``data.split_seed``, the same
+    subset for every run, or with ``data.resample_with_seed`` one derived from it and the run's seed, so each seed
+    trains on a subset of its own (data-split variance); validation and test stay as ``data.split_seed`` draws them."""
+    if not cfg.data.get("resample_with_seed"):
+        return cfg.data.split_seed
+    return derived_seed(cfg.data.split_seed, "train subset", cfg.seed)
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)

@@ -50,6 +50,8 @@ class Task(ABC):
     zero them); ``optim`` (``paddle_reg.optim``'s keys: ``name``, ``lr``, ``weight_decay``, ...); ``reg.<name>``, the
     value of each extended regime it accepts; ``train.epochs``, ``train.batch_size``, ``train.patience`` (null: no early
     stopping) and ``train.min_delta``. A plug-in ships these in a ``configs/`` folder of its top-level package.
+    ``configs/config.yaml`` adds ``train.steps`` (the trainer's) and ``data.resample_with_seed``: ``load_data`` draws
+    its training subset with ``paddle_reg.runtime.train_subset_seed(cfg)``, so each seed can train on its own.
     """
 
     name: str  # the name of task=NAME, of its config task/<name>.yaml, and of its runs' folder
@@ -82,7 +84,8 @@ class Task(ABC):
 
     @abstractmethod
     def train_batches(self, train: Any, batch_size: int, rng: np.random.Generator) -> Iterator[tuple]:
-        """Shuffled training batches of one epoch of ``data.train``, ``(inputs, labels)`` as Paddle tensors."""
+        """Shuffled training batches of one pass over ``data.train``, ``(inputs, labels)`` as Paddle tensors: the
+        ``len(train) // batch_size`` full batches of an order drawn from ``rng`` (the trainer counts steps by them)."""
 
     @abstractmethod
     def loss(self, outputs: Any, labels: paddle.Tensor) -> paddle.Tensor:

@@ -1,6 +1,7 @@
 """The training loop shared by all tasks: epochs, validation, best checkpoint, early stopping, resume."""
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
@@ -44,24 +45,34 @@ class TrainSettings:
     seed: int
     monitor: str | None = None  # validation metric for the best epoch and early stopping; None: the task's
     mode: str | None = None  # "min" | "max"; None: the task's
+    steps: int | None = None  # a step budget, a multiple of epochs: an epoch is then steps / epochs steps
+
+    def steps_per_epoch(self, train_size: int) -> int:
+        """Optimizer steps between two validations: a pass over the training set, or the budget's share."""
+        return self.steps // self.epochs if self.steps is not None else train_size // self.batch_size
 
 
 def train_settings(cfg) -> TrainSettings:
     """From a run config: ``reg.early_stop`` (the early_stop regime) replaces ``train.patience``/``min_delta``."""
     stop = (cfg.get("reg") or {}).get("early_stop")
+    steps = cfg.train.get("steps")
     if stop is None:
-        return TrainSettings(cfg.train.epochs, cfg.train.batch_size, cfg.train.patience, cfg.train.min_delta, cfg.seed)
+        return TrainSettings(cfg.train.epochs, cfg.train.batch_size, cfg.train.patience, cfg.train.min_delta, cfg.seed,
+                             steps=steps)
     return TrainSettings(cfg.train.epochs, cfg.train.batch_size, stop.patience, stop.get("min_delta", 0.0), cfg.seed,
-                         stop.get("metric"), stop.get("mode"))
+                         stop.get("metric"), stop.get("mode"), steps)
 
 
 class Trainer:
     """Trains ``model`` on ``task`` data, checkpointing every epoch into ``run_dir`` so a killed run resumes.
 
-    Each epoch reseeds Paddle's generator and the shuffling and augmentation RNGs from (seed, epoch), so a
-    resumed run draws the same dropout masks, batches and Mixup/CutMix/Cutout draws as one that never stopped.
-    ``step_regs`` adds batch augmentation, the L1 term and the max-norm constraint around each step. ``on_epoch``
-    (epoch, monitored validation value), called once the epoch is checkpointed, stops the run by returning True.
+    An epoch is one pass over the training set, or with a step budget (``settings.steps``) its share of the steps,
+    taken from consecutive passes. Each pass is shuffled by an RNG seeded from (seed, pass) and each epoch reseeds
+    Paddle's generator and the augmentation RNG from (seed, epoch), so a resumed run draws the same batches, dropout
+    masks and Mixup/CutMix/Cutout draws as one that never stopped (without a budget pass k is epoch k).
+    ``step_regs`` adds batch augmentation, the L1 term and the max-norm constraint around each step.
+    ``on_epoch`` (epoch, monitored validation value), called once the epoch is checkpointed, stops the run by
+    returning True.
     """
 
     def __init__(self, task, model, optimizer, scheduler, run_dir: RunDir, settings: TrainSettings,
@@ -81,12 +92,14 @@ class Trainer:
     def fit(self, data) -> dict:
         """Train to the end (or early stop), then return the best checkpoint's train/val/test metrics."""
         state, history = self._resume()
+        steps = self.settings.steps_per_epoch(len(data.train))
+        batches = self._batches(data, state["epoch"] * steps)
         from visualdl import LogWriter  # imported late: it pulls in a web stack at import time
 
         with LogWriter(logdir=str(self.run_dir.vdl_dir)) as writer:
             while not state["stopped_early"] and state["epoch"] < self.settings.epochs:
                 epoch = state["epoch"] + 1
-                record = self._run_epoch(data, epoch)
+                record = self._run_epoch(data, epoch, itertools.islice(batches, steps), steps)
                 history.append(record)
                 for key, value in record.items():
                     if key != "epoch":
@@ -127,9 +140,17 @@ class Trainer:
         log.info("%s resuming after epoch %d", self.label, state["epoch"])
         return state, self.run_dir.history()[: state["epoch"]]
 
-    def _run_epoch(self, data, epoch: int) -> dict:
+    def _batches(self, data, start: int):
+        """The training batches from optimizer step ``start`` on, pass after pass (pass k from 1 shuffled by its own
+        seed); a pass is the task's ``len(train) // batch_size`` batches."""
+        seed, size = self.settings.seed, self.settings.batch_size
+        per_pass = len(data.train) // size
+        passes = (self.task.train_batches(data.train, size, np.random.default_rng(derived_seed(seed, "shuffle", k)))
+                  for k in itertools.count(start // per_pass + 1))
+        return itertools.islice(itertools.chain.from_iterable(passes), start % per_pass, None)
+
+    def _run_epoch(self, data, epoch: int, batches, total: int) -> dict:
         paddle.seed(derived_seed(self.settings.seed, "dropout", epoch))
-        rng = np.random.default_rng(derived_seed(self.settings.seed, "shuffle", epoch))
         augment_rng = np.random.default_rng(derived_seed(self.settings.seed, "augment", epoch))
         regs = self.step_regs
         self.model.train()
@@ -137,9 +158,7 @@ class Trainer:
         sums: dict[str, paddle.Tensor] = {}
         count = 0
         started = time.perf_counter()
-        total = len(data.train) // self.settings.batch_size
-        for inputs, labels in tqdm(self.task.train_batches(data.train, self.settings.batch_size, rng), total=total,
-                                   desc=f"{self.label} epoch {epoch}", leave=False,
+        for inputs, labels in tqdm(batches, total=total, desc=f"{self.label} epoch {epoch}", leave=False,
                                    disable=None if self.progress is None else not self.progress):
             inputs, mixed = regs.augment(inputs, labels, augment_rng)
             logits = self.model(inputs)

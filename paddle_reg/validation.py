@@ -76,6 +76,15 @@ def validate(cfg: DictConfig, task, regimes: list[str]) -> None:
         positive_int("data.train_size", cfg.data.train_size, 5000)
     if cfg.train.patience is not None:
         positive_int("train.patience", cfg.train.patience, 10)
+    steps = OmegaConf.select(cfg, "train.steps")
+    if steps is not None:
+        positive_int("train.steps", steps, 3000)
+        epochs = cfg.train.epochs
+        if steps % epochs:
+            raise UserError(f"train.steps={steps} must be a multiple of train.epochs={epochs} (its periods, each "
+                            f"validated): set e.g. train.steps={max(1, steps // epochs) * epochs}")
+    if not isinstance(OmegaConf.select(cfg, "data.resample_with_seed", default=False), bool):
+        raise UserError(f"data.resample_with_seed={cfg.data.resample_with_seed} must be true or false")
     position = OmegaConf.select(cfg, "model.dropout_position")
     if position is not None and position not in DROPOUT_POSITIONS:
         raise UserError(f"model.dropout_position={position} is unknown: choose one of {', '.join(DROPOUT_POSITIONS)}")

@@ -16,6 +16,7 @@ from paddle_reg.classification import ArraySplit, ClassificationTask, stratified
 from paddle_reg.datasource import RemoteFile, fetch
 from paddle_reg.errors import UserError
 from paddle_reg.regularizers import DropConnectLinear, Dropout, GaussianDropout
+from paddle_reg.runtime import train_subset_seed
 
 MIRRORS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
@@ -105,7 +106,7 @@ class MnistTask(ClassificationTask):
         val_index = stratified_subset(full.labels, cfg.data.val_size, cfg.data.split_seed)
         rest = np.setdiff1d(np.arange(len(full)), val_index)
         if cfg.data.train_size is not None:
-            rest = rest[stratified_subset(full.labels[rest], cfg.data.train_size, cfg.data.split_seed)]
+            rest = rest[stratified_subset(full.labels[rest], cfg.data.train_size, train_subset_seed(cfg))]
         pick = lambda index: ArraySplit(full.inputs[index], full.labels[index])  # noqa: E731
         return MnistData(train=pick(rest), val=pick(val_index), test=test)
 

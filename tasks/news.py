@@ -15,6 +15,7 @@ from paddle import nn
 from paddle_reg.classification import ArraySplit, ClassificationTask, stratified_subset
 from paddle_reg.errors import UserError
 from paddle_reg.regularizers import DropConnectLinear, Dropout, GaussianDropout, SpatialDropout1D
+from paddle_reg.runtime import train_subset_seed
 from paddle_reg.task_api import Evaluation, ReportMetric
 from paddle_reg.tasks.news_text import (ZH_CLASS_NAMES, build_vocab, cache_root, cached_corpus, encode,
                                         pretrained_rows, save_vocab, tokenizer_settings)
@@ -154,12 +155,13 @@ class NewsTask(ClassificationTask):
         corpus, classes, entry = cached_corpus(Path(root) / "thucnews", cache, cfg.data.tokenizer)
         train, val, test = (corpus.splits[split] for split in ("train", "val", "test"))
         if cfg.data.train_size is not None:
-            train = train.subset(stratified_subset(train.labels, cfg.data.train_size, cfg.data.split_seed))
+            train = train.subset(stratified_subset(train.labels, cfg.data.train_size, train_subset_seed(cfg)))
         val = val.subset(stratified_subset(val.labels, cfg.data.val_size, cfg.data.split_seed))
         if cfg.data.test_size is not None:
             test = test.subset(stratified_subset(test.labels, cfg.data.test_size, cfg.data.split_seed))
         vocab = build_vocab(train, corpus.table, cfg.data.min_freq, cfg.data.max_vocab)
-        vocab_key = {k: cfg.data[k] for k in ("train_size", "split_seed", "min_freq", "max_vocab")}
+        vocab_key = {k: cfg.data[k] for k in ("train_size", "min_freq", "max_vocab")}
+        vocab_key["split_seed"] = train_subset_seed(cfg)  # the seed the training titles were drawn with
         vocab_path = entry / f"vocab-{hashlib.sha256(json.dumps(vocab_key, sort_keys=True).encode()).hexdigest()[:10]}.json"
         if not vocab_path.is_file():
             save_vocab(vocab, vocab_path)

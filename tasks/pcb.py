@@ -9,11 +9,13 @@ import paddle
 from omegaconf import DictConfig, OmegaConf
 
 from paddle_reg.checks import positive, positive_ints
+from paddle_reg.classification import stratified_subset
 from paddle_reg.detection_metrics import ImageDetections, false_positives_per_image, per_class_ap
 from paddle_reg.errors import UserError
+from paddle_reg.runtime import train_subset_seed
 from paddle_reg.task_api import Evaluation, ReportMetric, Task
-from paddle_reg.tasks.pcb_data import (CLASSES, IMAGE_SIZE, INPUT_MODES, PcbSplit, crop_around_defect, load_split,
-                                       normalized_xywh, random_flip, to_float)
+from paddle_reg.tasks.pcb_data import (CLASSES, IMAGE_SIZE, INPUT_MODES, PcbSplit, board_groups, crop_around_defect,
+                                       load_split, normalized_xywh, random_flip, to_float)
 from paddle_reg.tasks.pcb_model import BACKBONES, LOSS_KEYS, NECKS, build_detector
 
 EVAL_BATCH_SIZE = 8
@@ -122,8 +124,11 @@ class PcbTask(Task):
             raise UserError(f"data.val_size={d.val_size} leaves no training images ({len(trainval)}): lower it")
         order = np.random.default_rng(d.split_seed).permutation(len(trainval))
         val, rest = np.sort(order[: d.val_size]), np.sort(order[d.val_size :])
-        if d.train_size is not None:
-            rest = rest[: d.train_size]
+        if d.train_size is not None and d.get("resample_with_seed"):
+            rest = rest[stratified_subset(board_groups([trainval.names[i] for i in rest]), d.train_size,
+                                          train_subset_seed(cfg))]
+        elif d.train_size is not None:
+            rest = rest[: d.train_size]  # the first in list order: whole boards, the same for every run
         train = trainval.subset(rest)
         test = load_split(root, "test", d.input, d.image_size, d.test_size)
         return PcbData(TrainSplit(train, d.train_crop, d.flip, d.max_boxes),

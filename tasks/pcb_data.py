@@ -33,6 +33,12 @@ class PcbSplit:
                         [self.names[i] for i in index])
 
 
+def board_groups(names: list[str]) -> np.ndarray:
+    """The DeepPCB group of each pair (``group20085/20085/20085000`` → ``group20085``): pairs of one group show one
+    board design, so a training subset stratified on it keeps every design in proportion."""
+    return np.array([name.split("/", 1)[0] for name in names])
+
+
 def parse_annotation(path: Path, size: int = IMAGE_SIZE) -> tuple[np.ndarray, np.ndarray]:
     """``x1 y1 x2 y2 type`` per line → boxes ``[n, 4]`` and class ids ``type − 1``; a bad line is a UserError."""
     boxes, classes = [], []

@@ -33,8 +33,9 @@ def write_pair(folder: Path, group: str, name: str, boxes: np.ndarray, classes: 
     return f"{group}/{group}/{name}.jpg {group}/{group}_not/{name}.txt"
 
 
-def make_pcb_root(root: Path, trainval: int = 12, test: int = 4, seed: int = 0) -> Path:
-    """``root/deeppcb/PCBData`` with ``trainval`` + ``test`` pairs; every third tested image is a 3-channel JPEG."""
+def make_pcb_root(root: Path, trainval: int = 12, test: int = 4, seed: int = 0, groups: int = 1) -> Path:
+    """``root/deeppcb/PCBData`` with ``trainval`` + ``test`` pairs, pair i in board group ``i % groups``; every third
+    tested image is a 3-channel JPEG."""
     folder = root / "deeppcb" / "PCBData"
     rng = np.random.default_rng(seed)
     lines = {"trainval": [], "test": []}
@@ -44,7 +45,8 @@ def make_pcb_root(root: Path, trainval: int = 12, test: int = 4, seed: int = 0) 
         boxes = np.concatenate([corner, corner + rng.integers(24, 60, size=(count, 2))], 1)
         classes = rng.integers(0, 6, size=count)
         split = "trainval" if i < trainval else "test"
-        lines[split].append(write_pair(folder, "group00001", f"0000{i:04d}", boxes, classes, rgb=i % 3 == 0, rng=rng))
+        lines[split].append(write_pair(folder, f"group{1 + i % groups:05d}", f"0000{i:04d}", boxes, classes,
+                                       rgb=i % 3 == 0, rng=rng))
     for split, rows in lines.items():
         (folder / f"{split}.txt").write_text("\n".join(rows))  # upstream lists end without a newline
     return root

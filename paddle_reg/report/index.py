@@ -2,8 +2,8 @@
 reports/index.json: every report's arms, headline numbers and regime diagnosis.
 
 The index opens with a forest plot (each arm's Δ vs `none` on its report's headline metric, 95 % CI) and one line per
-claim; then the reports with each arm's regime diagnosis, the claims with their parts and replications, and the facts
-F1–F9.
+claim; then the task reports with each arm's regime diagnosis, the learning curves, the claims with their parts and
+replications, and the facts F1–F9.
 """
 from __future__ import annotations
 
@@ -40,6 +40,17 @@ def forest_panels(places: dict[str, Evidence]) -> list[plots.ForestPanel]:
 
 def claims_json(judged: list[verdicts.ClaimVerdict], generated: str) -> dict:
     return {"generated": generated, "rules": list(verdicts.RULES), "claims": [v.to_json() for v in judged]}
+
+
+def _curve_rows(reports_dir: Path) -> list[dict]:
+    """The learning-curve reports under ``curves/``, each with what its summary says per arm."""
+    rows = []
+    for path in sorted(reports_dir.glob(f"curves/*/{SUMMARY_FILE}")):
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        rows.append({"name": path.parent.name, "link": f"curves/{path.parent.name}/report.html",
+                     "task": summary["task"], "sizes": summary["sizes"], "metric": summary["metric"],
+                     "delta": summary["delta"], "sentences": summary["sentences"]})
+    return rows
 
 
 NO_DIAGNOSIS = {"tag": "diagnosis unknown", "reason": "its summary.json was written before reports had a regime "
@@ -79,6 +90,7 @@ def write_index(reports_dir: Path) -> Path:
     context = {
         "generated": generated, "root": "",
         "forest_png": base64_png(plots.forest(forest_panels(places))),
+        "curves": _curve_rows(reports_dir),
         "grids": [{"place": place, "ev": ev, "effects": effects(ev, [ev.headline])[ev.headline.name]}
                   for place, ev in grids.items() if ev.metrics],
         "claims": [v for v in judged if not v.id.startswith("F")],

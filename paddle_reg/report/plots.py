@@ -242,3 +242,43 @@ def forest(panels: list[ForestPanel]) -> bytes | None:
         ax.tick_params(axis="x", labelsize=8)
         ax.grid(alpha=0.3, axis="x")
     return _png(fig)
+
+
+def _field(items: list, key: str) -> np.ndarray:
+    """``item.<key>`` of each item, NaN where the item or its value is missing (a gap in the line)."""
+    return np.array([np.nan if item is None or getattr(item, key) is None else getattr(item, key) for item in items],
+                    dtype=float)
+
+
+def size_curves(points: dict, arms: list[str], sizes: list[int], delta: float, label: str, unit: str,
+                delta_unit: str) -> bytes:
+    """A learning curve against the training-set size (log x): left the metric per arm (band: the 95 % t-interval of
+    the mean over seeds), right each arm − none (band: its paired 95 % interval; grey: the ±δ of equivalence).
+    ``points``: arm → size → a ``curves.Point`` (``mean``, ``low``, ``high``, ``comparison`` with ``diff``, ``low``,
+    ``high``)."""
+    _setup_fonts()
+    palette = colors(arms)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.9), constrained_layout=True)
+    for arm in arms:
+        by_size = [points[arm][size] for size in sizes]
+        left.plot(sizes, _field(by_size, "mean"), marker="o", markersize=4, color=palette[arm], label=arm)
+        left.fill_between(sizes, _field(by_size, "low"), _field(by_size, "high"), color=palette[arm], alpha=0.18,
+                          linewidth=0)
+        compared = [p.comparison for p in by_size]
+        if any(compared):
+            right.plot(sizes, _field(compared, "diff"), marker="o", markersize=4, color=palette[arm], label=arm)
+            right.fill_between(sizes, _field(compared, "low"), _field(compared, "high"), color=palette[arm],
+                               alpha=0.18, linewidth=0)
+    right.axhline(0.0, color=palette.get("none", "#4d4d4d"), linewidth=1)
+    right.axhspan(-delta, delta, color="#999", alpha=0.15, linewidth=0, label=f"±δ = {delta:g} {delta_unit}")
+    for ax, title, ylabel in ((left, label, f"{label} ({unit})" if unit else label),
+                              (right, f"{label}: arm − none", f"Δ ({delta_unit})" if delta_unit else "Δ")):
+        ax.set_xscale("log")
+        ax.set_xticks(sizes, [f"{s:,}" for s in sizes], fontsize=8)
+        ax.minorticks_off()
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("training-set size (log scale)")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    return _png(fig)

@@ -16,6 +16,7 @@ from paddle import nn
 from paddle_reg.classification import ArraySplit, ClassificationTask, stratified_subset
 from paddle_reg.errors import UserError
 from paddle_reg.regularizers import Dropout
+from paddle_reg.runtime import train_subset_seed
 
 
 @dataclass
@@ -43,7 +44,7 @@ class DigitsTask(ClassificationTask):
         val = rest[stratified_subset(labels[rest], d.val_size, d.split_seed)]
         train = np.setdiff1d(rest, val)
         if d.train_size is not None:
-            train = train[stratified_subset(labels[train], d.train_size, d.split_seed)]
+            train = train[stratified_subset(labels[train], d.train_size, train_subset_seed(cfg))]
         pick = lambda index: ArraySplit(inputs[index], labels[index])  # noqa: E731
         return DigitsData(pick(train), pick(val), pick(test))
 

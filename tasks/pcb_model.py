@@ -8,6 +8,7 @@ from paddle import nn
 
 from paddle_reg.errors import UserError
 from paddle_reg.regularizers import mixing
+from paddle_reg.tasks.pcb_depthwise import use_fast_depthwise
 from paddle_reg.tasks.pcb_targets import YoloTargets
 
 BACKBONES = ("mobilenet_v1", "mobilenet_v3", "darknet53")
@@ -120,6 +121,9 @@ class PcbDetector(nn.Layer):
         super().__init__()
         self.yolo, self.targets, self.cutout, self.mixup = yolo, targets, cutout, mixup
         self.training_losses = paddle.jit.to_static(self._training_losses, full_graph=True)
+        # Paddle's executor would spread the static graph's ops over worker threads, onto a second core: one at a
+        # time keeps a run on the cores its `threads` setting gives it (the quick grid runs 2 one-thread jobs at once)
+        paddle.set_flags({"FLAGS_new_executor_sequential_run": True})
 
     def forward(self, inputs: dict):
         if not self.training:
@@ -157,11 +161,13 @@ class PcbDetector(nn.Layer):
         return f"cutout={self.cutout}, mixup={self.mixup}"
 
 
-def build_detector(cfg: DictConfig, reg: dict, in_channels: int, num_classes: int,
-                   anchor_scale: float = 1.0) -> PcbDetector:
-    """``cfg``: the ``model`` section (backbone, width, neck, anchors × ``anchor_scale`` in input pixels, dropout.fpn,
-    nms, pretrained);
-    ``reg``: the run's extended regularizers, each None when off (dropblock, cutout, mixup)."""
+def scaled_anchors(cfg: DictConfig, anchor_scale: float) -> list[list[int]]:
+    return [[max(1, round(side * anchor_scale)) for side in anchor] for anchor in cfg.anchors]
+
+
+def build_yolo(cfg: DictConfig, reg: dict, in_channels: int, num_classes: int, anchor_scale: float = 1.0) -> nn.Layer:
+    """ppdet's YOLOv3 as ppdet's own modules run it, from the ``model`` section (backbone, width, neck,
+    anchors × ``anchor_scale`` in input pixels, dropout.fpn, nms, pretrained) and the run's ``reg.dropblock``."""
     from ppdet.modeling.architectures import YOLOv3
     from ppdet.modeling.heads import YOLOv3Head
     from ppdet.modeling.layers import MultiClassNMS, YOLOBox
@@ -173,9 +179,8 @@ def build_detector(cfg: DictConfig, reg: dict, in_channels: int, num_classes: in
     neck = build_neck(cfg, [shape.channels for shape in backbone.out_shape], reg.get("dropblock"))
     if cfg.dropout.fpn > 0:
         neck = FeatureDropout(neck, cfg.dropout.fpn)
-    anchors = [[max(1, round(side * anchor_scale)) for side in anchor] for anchor in cfg.anchors]
-    masks = [list(m) for m in cfg.anchor_masks]
-    head = YOLOv3Head(in_channels=[shape.channels for shape in neck.out_shape], anchors=anchors, anchor_masks=masks,
+    head = YOLOv3Head(in_channels=[shape.channels for shape in neck.out_shape],
+                      anchors=scaled_anchors(cfg, anchor_scale), anchor_masks=[list(m) for m in cfg.anchor_masks],
                       num_classes=num_classes,
                       loss=YOLOv3Loss(num_classes=num_classes, ignore_thresh=cfg.ignore_thresh, downsample=list(DOWNSAMPLE)))
     init_head_priors(head, num_classes)
@@ -184,13 +189,22 @@ def build_detector(cfg: DictConfig, reg: dict, in_channels: int, num_classes: in
                                           downsample_ratio=DOWNSAMPLE[0]),
                            nms=MultiClassNMS(score_threshold=cfg.nms.conf_thresh, nms_top_k=cfg.nms.top_k,
                                              keep_top_k=cfg.nms.keep_top_k, nms_threshold=cfg.nms.iou_thresh))
-    cutout_cfg, mixup_cfg = reg.get("cutout"), reg.get("mixup")
-    model = PcbDetector(YOLOv3(backbone=backbone, neck=neck, yolo_head=head, post_process=post),
-                        YoloTargets(anchors, masks, DOWNSAMPLE, num_classes), cutout_cfg and cutout_cfg["size"],
-                        mixup_cfg and mixup_cfg["alpha"])
+    yolo = YOLOv3(backbone=backbone, neck=neck, yolo_head=head, post_process=post)
     if cfg.pretrained:
-        load_pretrained(model.yolo, cfg.pretrained)
-    return model  # ppdet's ParamAttr regularizers (L2Decay(0) on many parameters) are cleared by build_optimizer
+        load_pretrained(yolo, cfg.pretrained)
+    return yolo  # ppdet's ParamAttr regularizers (L2Decay(0) on many parameters) are cleared by build_optimizer
+
+
+def build_detector(cfg: DictConfig, reg: dict, in_channels: int, num_classes: int,
+                   anchor_scale: float = 1.0) -> PcbDetector:
+    """``build_yolo``'s model with the fast depthwise kernel and the training-time regularizers; ``reg``: the run's
+    extended regularizers, each None when off (dropblock, cutout, mixup)."""
+    yolo = build_yolo(cfg, reg, in_channels, num_classes, anchor_scale)
+    use_fast_depthwise(yolo)
+    cutout_cfg, mixup_cfg = reg.get("cutout"), reg.get("mixup")
+    targets = YoloTargets(scaled_anchors(cfg, anchor_scale), [list(m) for m in cfg.anchor_masks], DOWNSAMPLE,
+                          num_classes)
+    return PcbDetector(yolo, targets, cutout_cfg and cutout_cfg["size"], mixup_cfg and mixup_cfg["alpha"])
 
 
 def load_pretrained(yolo: nn.Layer, weights: str) -> None:

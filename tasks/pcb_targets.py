@@ -8,7 +8,8 @@ import paddle
 
 class YoloTargets:
     """Normalized cx cy w h boxes ``[B, n, 4]``, classes ``[B, n]`` and scores ``[B, n]`` → one target per output
-    level, ``[B, len(mask), 6 + num_classes, grid_h, grid_w]``: tx ty tw th, scale 2 − w·h, score, class one-hots.
+    level, ``target0``, ``target1``, … ``[B, len(mask), 6 + num_classes, grid_h, grid_w]``: tx ty tw th,
+    scale 2 − w·h, score, class one-hots.
 
     As in ppdet, a box with w, h or score ≤ 0 is skipped; each box goes to its best anchor by IoU of the boxes
     aligned at the origin (computed in float64, as ppdet does, so near ties fall the same way); when several boxes

@@ -10,19 +10,20 @@ from omegaconf import OmegaConf
 
 from paddle_reg.grid import effective_run_config
 from paddle_reg.tasks.pcb_data import CLASSES, IMAGE_SIZE, normalized_xywh
-from paddle_reg.tasks.pcb_model import DOWNSAMPLE, LOSS_KEYS, build_detector
+from paddle_reg.tasks.pcb_depthwise import FastDepthwiseConv2D, depthwise_op
+from paddle_reg.tasks.pcb_model import DOWNSAMPLE, LOSS_KEYS, build_detector, build_yolo
 from paddle_reg.tasks.pcb_targets import YoloTargets
 
 CROP = 160
 
 
-def quick_detector(regime: str = "none"):
+def quick_model(build=build_detector, regime: str = "none"):
+    """``build`` (the fast detector, or ppdet's stock YOLOv3) from the real quick config, at seed 0."""
     with initialize_config_module(config_module="paddle_reg.configs", version_base="1.3"):
         cfg = compose(config_name="config", overrides=["task=pcb", "profile=quick", f"regime={regime}"])
     run = OmegaConf.create(effective_run_config(cfg, seed=0))
     paddle.seed(0)
-    model = build_detector(run.model, OmegaConf.to_container(run.reg), 2, len(CLASSES),
-                           run.data.image_size / IMAGE_SIZE)
+    model = build(run.model, OmegaConf.to_container(run.reg), 2, len(CLASSES), run.data.image_size / IMAGE_SIZE)
     model.train()
     return model
 
@@ -53,7 +54,7 @@ def random_boxes(rng, batch=6, width=16):
 
 
 def test_target_assignment_matches_ppdets_gt2yolotarget():
-    targets = quick_detector().targets
+    targets = quick_model().targets
     rng = np.random.default_rng(0)
     for _ in range(5):
         gt_bbox, gt_class = random_boxes(rng)
@@ -70,27 +71,28 @@ def gradients(model) -> np.ndarray:
     return grads
 
 
-def test_training_loss_and_gradients_match_ppdets_op_by_op_path():
-    model = quick_detector()
+def test_training_loss_and_gradients_match_ppdets_own_path():
+    """ppdet's stock YOLOv3 (its convolutions, its YOLOv3Loss op by op) fed Gt2YoloTarget's targets, against the fast
+    step of the same weights."""
+    model, stock = quick_model(), quick_model(build_yolo)
     gt_bbox, gt_class = random_boxes(np.random.default_rng(1), batch=4)
     images = paddle.to_tensor(np.random.default_rng(2).uniform(0, 1, (4, 2, CROP, CROP)).astype(np.float32))
     expected_targets = reference_targets(model.targets, gt_bbox, gt_class, (gt_bbox[:, :, 2] > 0).astype(np.float32))
-    out = model.yolo({"image": images, "gt_bbox": paddle.to_tensor(gt_bbox),
-                      **{key: paddle.to_tensor(value) for key, value in expected_targets.items()}})
+    out = stock({"image": images, "gt_bbox": paddle.to_tensor(gt_bbox),
+                 **{key: paddle.to_tensor(value) for key, value in expected_targets.items()}})
     expected = paddle.stack([out[key] for key in LOSS_KEYS])
     expected[0].backward()
-    expected_grads = gradients(model)
     losses = model({"image": images, "gt_bbox": paddle.to_tensor(gt_bbox), "gt_class": paddle.to_tensor(gt_class)})
     losses[0].backward()
     np.testing.assert_allclose(losses.numpy(), expected.numpy(), rtol=1e-5)
-    grads = gradients(model)
+    grads, expected_grads = gradients(model), gradients(stock)
     assert np.linalg.norm(grads - expected_grads) <= 1e-4 * np.linalg.norm(expected_grads)
 
 
 @pytest.mark.parametrize("regime", ["dropout", "dropblock"])
 def test_static_step_draws_its_dropout_masks_from_the_paddle_seed(regime):
     """The trainer reseeds Paddle each epoch so that a resumed run draws the masks of one that never stopped."""
-    model = quick_detector(regime)
+    model = quick_model(regime=regime)
     gt_bbox, gt_class = random_boxes(np.random.default_rng(3), batch=2)
     batch = {"image": paddle.rand([2, 2, CROP, CROP]), "gt_bbox": paddle.to_tensor(gt_bbox),
              "gt_class": paddle.to_tensor(gt_class)}
@@ -100,3 +102,30 @@ def test_static_step_draws_its_dropout_masks_from_the_paddle_seed(regime):
         runs.append(model(batch).numpy())
     np.testing.assert_array_equal(runs[0], runs[1])
     assert not np.allclose(runs[0], runs[2])
+
+
+@pytest.mark.parametrize("side, stride, kernel", [(80, 1, 3), (80, 2, 3), (5, 1, 3), (10, 2, 3), (20, 1, 5), (5, 1, 5)])
+def test_fast_depthwise_kernel_matches_paddles_convolution(side, stride, kernel):
+    assert depthwise_op() is not None, "the C++ kernel did not build (see the warning above)"
+    paddle.seed(0)
+    conv = paddle.nn.Conv2D(12, 12, kernel, stride, kernel // 2, groups=12)
+    x = paddle.rand([3, 12, side, side])
+    x.stop_gradient = False
+    expected = conv(x)
+    (expected * expected).sum().backward()
+    expected_grads = [t.grad.numpy() for t in (x, conv.weight, conv.bias)]
+    x.clear_gradient()
+    conv.clear_gradients()
+    conv.__class__ = FastDepthwiseConv2D
+    out = conv(x)
+    (out * out).sum().backward()
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+    for grad, want in zip((x.grad, conv.weight.grad, conv.bias.grad), expected_grads):
+        np.testing.assert_allclose(grad.numpy(), want, rtol=1e-4, atol=1e-5)
+
+
+def test_detector_runs_its_depthwise_layers_on_the_kernel_and_keeps_their_names():
+    model, stock = quick_model(), quick_model(build_yolo)
+    fast = [name for name, layer in model.named_sublayers() if isinstance(layer, FastDepthwiseConv2D)]
+    assert len(fast) == 19 and not any(isinstance(layer, FastDepthwiseConv2D) for layer in stock.sublayers())
+    assert list(model.yolo.state_dict()) == list(stock.state_dict())

@@ -121,9 +121,6 @@ class PcbDetector(nn.Layer):
         super().__init__()
         self.yolo, self.targets, self.cutout, self.mixup = yolo, targets, cutout, mixup
         self.training_losses = paddle.jit.to_static(self._training_losses, full_graph=True)
-        # Paddle's executor would spread the static graph's ops over worker threads, onto a second core: one at a
-        # time keeps a run on the cores its `threads` setting gives it (the quick grid runs 2 one-thread jobs at once)
-        paddle.set_flags({"FLAGS_new_executor_sequential_run": True})
 
     def forward(self, inputs: dict):
         if not self.training:

@@ -26,7 +26,7 @@ class YoloTargets:
 
     def __call__(self, image_hw, gt_bbox, gt_class, gt_score) -> dict[str, paddle.Tensor]:
         h, w = image_hw
-        gx, gy, gw, gh = paddle.unbind(gt_bbox, 2)
+        _, _, gw, gh = paddle.unbind(gt_bbox, 2)
         valid = (gw > 0) & (gh > 0) & (gt_score > 0)
         best = self._best_anchor(gw, gh, w, h)
         level, slot = paddle.to_tensor(self.level)[best], paddle.to_tensor(self.slot)[best]

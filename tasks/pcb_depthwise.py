@@ -5,8 +5,8 @@ col2im per plane for the input gradient. On the quick model (batch 8, 160² crop
 101 ms of a 222 ms training step (Paddle's profiler); layer by layer on the same inputs, forward + backward take
 117 ms with Paddle's kernel and 38 ms with this one. Paddle's extension loader compiles it with the system's C++
 compiler once per machine, Paddle version and kernel source, into the user cache (about 15 s; later processes load
-it in about 2 s). Where it cannot be built (no C++ compiler, no writable cache), or off the CPU, the layers keep
-Paddle's kernel, with a warning.
+it in about 2 s). Off the CPU the layers keep Paddle's kernel; where the kernel cannot be built (no C++ compiler,
+no writable cache) too, with a warning saying why.
 """
 from __future__ import annotations
 

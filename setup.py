@@ -42,6 +42,7 @@ setup(
     package_data={
         "paddle_reg.configs": ["*.yaml", "**/*.yaml"],
         "paddle_reg.report": ["templates/*", "*.yaml"],
+        "paddle_reg.tasks": ["*.cc"],  # the PCB depthwise kernel's source, compiled on first use
     },
     install_requires=INSTALL_REQUIRES,
     extras_require={"cluster": CLUSTER_REQUIRES, "test": ["pytest>=7", *CLUSTER_REQUIRES]},

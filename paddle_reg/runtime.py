@@ -43,9 +43,14 @@ def gpu_for_worker(slot: int, gpus: list[str]) -> str | None:
 
 
 def set_threads(threads: int) -> None:
-    """Paddle's CPU kernels use one thread unless told otherwise."""
+    """``threads`` for Paddle's CPU kernels (one unless told otherwise), and one op at a time, in program order, in
+    its static-graph executor (a task's ``paddle.jit.to_static`` step). That executor otherwise runs independent ops at
+    once on worker threads of its own, beyond ``threads``, and its Dropout and DropBlock masks then do not follow
+    ``paddle.seed`` (the same seed gave different masks), so a resumed run would not redraw those of one that never
+    stopped."""
     os.environ["OMP_NUM_THREADS"] = str(threads)
     paddle.base.core.set_num_threads(threads)
+    paddle.set_flags({"FLAGS_new_executor_sequential_run": True})
 
 
 def derived_seed(*parts: object) -> int:

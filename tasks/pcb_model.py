@@ -8,6 +8,8 @@ from paddle import nn
 
 from paddle_reg.errors import UserError
 from paddle_reg.regularizers import mixing
+from paddle_reg.tasks.pcb_depthwise import use_fast_depthwise
+from paddle_reg.tasks.pcb_targets import YoloTargets
 
 BACKBONES = ("mobilenet_v1", "mobilenet_v3", "darknet53")
 NECKS = ("yolov3", "tiny")  # ppdet's YOLOv3FPN (512/256/128 channels) or PPYOLOTinyFPN (channels from config)
@@ -100,22 +102,6 @@ def mixup(images: paddle.Tensor, gt: dict, alpha: float, rng: np.random.Generato
     return mixed, gt
 
 
-class YoloTargets:
-    """ppdet's Gt2YoloTarget on a batch: padded normalized cx cy w h boxes → per-level targets ``target0..2``."""
-
-    def __init__(self, anchors, anchor_masks, num_classes: int):
-        from ppdet.data.transform.batch_operators import Gt2YoloTarget
-
-        self.encode = Gt2YoloTarget(anchors, anchor_masks, list(DOWNSAMPLE), num_classes=num_classes)
-
-    def __call__(self, image_shape, gt: dict) -> dict[str, paddle.Tensor]:
-        boxes, classes, scores = (gt[k].numpy() for k in ("gt_bbox", "gt_class", "gt_score"))
-        plane = np.broadcast_to(np.float32(0), image_shape[1:])  # the encoder reads only the image's shape
-        samples = self.encode([{"image": plane, "gt_bbox": b, "gt_class": c, "gt_score": s}
-                               for b, c, s in zip(boxes, classes, scores)])
-        return {key: paddle.to_tensor(np.stack([s[key] for s in samples])) for key in ("target0", "target1", "target2")}
-
-
 def ground_truth(inputs: dict) -> dict[str, paddle.Tensor]:
     """A batch's padded boxes and classes, each real box (width > 0) scored 1."""
     return {"gt_bbox": inputs["gt_bbox"], "gt_class": inputs["gt_class"],
@@ -134,6 +120,7 @@ class PcbDetector(nn.Layer):
     def __init__(self, yolo: nn.Layer, targets: YoloTargets, cutout: int | None = None, mixup: float | None = None):
         super().__init__()
         self.yolo, self.targets, self.cutout, self.mixup = yolo, targets, cutout, mixup
+        self.training_losses = paddle.jit.to_static(self._training_losses, full_graph=True)
 
     def forward(self, inputs: dict):
         if not self.training:
@@ -145,7 +132,12 @@ class PcbDetector(nn.Layer):
                 images = mixing.cutout(images, self.cutout, rng)
             if self.mixup:
                 images, gt = mixup(images, gt, self.mixup, rng)
-        out = self.yolo({"image": images, "gt_bbox": gt["gt_bbox"], **self.targets(images.shape, gt)})
+        return self.training_losses(images, gt["gt_bbox"], gt["gt_class"], gt["gt_score"])
+
+    def _training_losses(self, images, gt_bbox, gt_class, gt_score):
+        """Target assignment, network and loss as one static graph (no per-op Python dispatch)."""
+        targets = self.targets(images.shape[2:], gt_bbox, gt_class, gt_score)
+        out = self.yolo({"image": images, "gt_bbox": gt_bbox, **targets})
         return paddle.stack([out[key] for key in LOSS_KEYS])
 
     def detect(self, inputs: dict):
@@ -156,7 +148,9 @@ class PcbDetector(nn.Layer):
                                               inputs["scale_factor"])
         if "gt_bbox" not in inputs:
             return bbox, bbox_num, None
-        targets = {"gt_bbox": inputs["gt_bbox"], **self.targets(inputs["image"].shape, ground_truth(inputs))}
+        gt = ground_truth(inputs)
+        targets = {"gt_bbox": gt["gt_bbox"],
+                   **self.targets(inputs["image"].shape[2:], gt["gt_bbox"], gt["gt_class"], gt["gt_score"])}
         losses = yolo.yolo_head.loss(outputs, targets, yolo.yolo_head.anchors)
         return bbox, bbox_num, losses["loss"]
 
@@ -164,11 +158,13 @@ class PcbDetector(nn.Layer):
         return f"cutout={self.cutout}, mixup={self.mixup}"
 
 
-def build_detector(cfg: DictConfig, reg: dict, in_channels: int, num_classes: int,
-                   anchor_scale: float = 1.0) -> PcbDetector:
-    """``cfg``: the ``model`` section (backbone, width, neck, anchors × ``anchor_scale`` in input pixels, dropout.fpn,
-    nms, pretrained);
-    ``reg``: the run's extended regularizers, each None when off (dropblock, cutout, mixup)."""
+def scaled_anchors(cfg: DictConfig, anchor_scale: float) -> list[list[int]]:
+    return [[max(1, round(side * anchor_scale)) for side in anchor] for anchor in cfg.anchors]
+
+
+def build_yolo(cfg: DictConfig, reg: dict, in_channels: int, num_classes: int, anchor_scale: float = 1.0) -> nn.Layer:
+    """ppdet's YOLOv3 as ppdet's own modules run it, from the ``model`` section (backbone, width, neck,
+    anchors × ``anchor_scale`` in input pixels, dropout.fpn, nms, pretrained) and the run's ``reg.dropblock``."""
     from ppdet.modeling.architectures import YOLOv3
     from ppdet.modeling.heads import YOLOv3Head
     from ppdet.modeling.layers import MultiClassNMS, YOLOBox
@@ -180,9 +176,8 @@ def build_detector(cfg: DictConfig, reg: dict, in_channels: int, num_classes: in
     neck = build_neck(cfg, [shape.channels for shape in backbone.out_shape], reg.get("dropblock"))
     if cfg.dropout.fpn > 0:
         neck = FeatureDropout(neck, cfg.dropout.fpn)
-    anchors = [[max(1, round(side * anchor_scale)) for side in anchor] for anchor in cfg.anchors]
-    masks = [list(m) for m in cfg.anchor_masks]
-    head = YOLOv3Head(in_channels=[shape.channels for shape in neck.out_shape], anchors=anchors, anchor_masks=masks,
+    head = YOLOv3Head(in_channels=[shape.channels for shape in neck.out_shape],
+                      anchors=scaled_anchors(cfg, anchor_scale), anchor_masks=[list(m) for m in cfg.anchor_masks],
                       num_classes=num_classes,
                       loss=YOLOv3Loss(num_classes=num_classes, ignore_thresh=cfg.ignore_thresh, downsample=list(DOWNSAMPLE)))
     init_head_priors(head, num_classes)
@@ -191,13 +186,22 @@ def build_detector(cfg: DictConfig, reg: dict, in_channels: int, num_classes: in
                                           downsample_ratio=DOWNSAMPLE[0]),
                            nms=MultiClassNMS(score_threshold=cfg.nms.conf_thresh, nms_top_k=cfg.nms.top_k,
                                              keep_top_k=cfg.nms.keep_top_k, nms_threshold=cfg.nms.iou_thresh))
-    cutout_cfg, mixup_cfg = reg.get("cutout"), reg.get("mixup")
-    model = PcbDetector(YOLOv3(backbone=backbone, neck=neck, yolo_head=head, post_process=post),
-                        YoloTargets(anchors, masks, num_classes), cutout_cfg and cutout_cfg["size"],
-                        mixup_cfg and mixup_cfg["alpha"])
+    yolo = YOLOv3(backbone=backbone, neck=neck, yolo_head=head, post_process=post)
     if cfg.pretrained:
-        load_pretrained(model.yolo, cfg.pretrained)
-    return model  # ppdet's ParamAttr regularizers (L2Decay(0) on many parameters) are cleared by build_optimizer
+        load_pretrained(yolo, cfg.pretrained)
+    return yolo  # ppdet's ParamAttr regularizers (L2Decay(0) on many parameters) are cleared by build_optimizer
+
+
+def build_detector(cfg: DictConfig, reg: dict, in_channels: int, num_classes: int,
+                   anchor_scale: float = 1.0) -> PcbDetector:
+    """``build_yolo``'s model with the fast depthwise kernel and the training-time regularizers; ``reg``: the run's
+    extended regularizers, each None when off (dropblock, cutout, mixup)."""
+    yolo = build_yolo(cfg, reg, in_channels, num_classes, anchor_scale)
+    use_fast_depthwise(yolo)
+    cutout_cfg, mixup_cfg = reg.get("cutout"), reg.get("mixup")
+    targets = YoloTargets(scaled_anchors(cfg, anchor_scale), [list(m) for m in cfg.anchor_masks], DOWNSAMPLE,
+                          num_classes)
+    return PcbDetector(yolo, targets, cutout_cfg and cutout_cfg["size"], mixup_cfg and mixup_cfg["alpha"])
 
 
 def load_pretrained(yolo: nn.Layer, weights: str) -> None:

@@ -17,9 +17,17 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session", autouse=True)
 def user_cache_dir(tmp_path_factory):
-    """A per-user cache dir of the session's own (facts F1–F9, news tokens), for the tests and the CLI runs they start."""
+    """A per-user cache dir of the session's own (facts F1–F9, news tokens), for the tests and the CLI runs they start;
+    its ``ops`` (compiled kernels, one folder per source) stays the machine's, so a session does not rebuild them."""
+    from paddle_reg.datasource import user_cache_dir as suite_cache_dir
+
+    machine_ops = suite_cache_dir() / "ops"
+    machine_ops.mkdir(parents=True, exist_ok=True)
     before = os.environ.get("XDG_CACHE_HOME")
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
+    session_ops = suite_cache_dir() / "ops"
+    session_ops.parent.mkdir(parents=True)
+    session_ops.symlink_to(machine_ops, target_is_directory=True)
     yield Path(os.environ["XDG_CACHE_HOME"])
     if before is None:
         del os.environ["XDG_CACHE_HOME"]

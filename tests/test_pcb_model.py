@@ -66,7 +66,8 @@ def test_eval_with_boxes_gives_ppdets_detections_and_its_head_loss_on_the_same_p
     gt = {"gt_bbox": batch["gt_bbox"], "gt_class": batch["gt_class"],
           "gt_score": (batch["gt_bbox"][:, :, 2] > 0).astype("float32")}
     model.yolo.yolo_head.train()  # the head's training branch: its loss on the same eval-mode features
-    expected = model.yolo.yolo_head(feats, {"gt_bbox": batch["gt_bbox"], **model.targets(batch["image"].shape, gt)})
+    targets = model.targets(batch["image"].shape[2:], gt["gt_bbox"], gt["gt_class"], gt["gt_score"])
+    expected = model.yolo.yolo_head(feats, {"gt_bbox": batch["gt_bbox"], **targets})
     assert np.isfinite(float(loss)) and float(loss) == pytest.approx(float(expected["loss"]), rel=1e-5)
 
 

@@ -104,6 +104,15 @@ def _dropblock(field: str, value, default) -> None:
     checks.positive_int(f"{field}.block_size", value["block_size"], default["block_size"])
 
 
+def _droppath(field: str, value, default) -> None:
+    from paddle_reg.regularizers.layers import DROP_PATH_SCHEDULES  # here: the configs read this module before Paddle
+
+    checks.block(field, value, ("p", "schedule"), cli_value(default))
+    checks.probability(f"{field}.p", value["p"], default["p"])
+    if value["schedule"] not in DROP_PATH_SCHEDULES:
+        raise UserError(f"{field}.schedule={value['schedule']} is unknown: choose one of {', '.join(DROP_PATH_SCHEDULES)}")
+
+
 def _early_stop(field: str, value, default) -> None:
     checks.block(field, value, ("patience",), "{patience:10,min_delta:0.0}")
     checks.positive_int(f"{field}.patience", value["patience"], default["patience"])
@@ -149,6 +158,8 @@ REGULARIZERS = (
                 "the task's)", _early_stop, {"patience": 10, "min_delta": 0.0, "metric": None, "mode": None}),
     Regularizer("label_smoothing", "loss", "cross-entropy against the soft labels (1 − ε)·onehot + ε/K",
                 _probability, 0.1),
+    Regularizer("droppath", "model", "DropPath (stochastic depth): each residual branch dropped per sample, rate p_l = "
+                "(l/L)·p (linear) or p (constant) in block l of L", _droppath, {"p": 0.2, "schedule": "linear"}),
 )
 BY_NAME = {entry.name: entry for entry in REGULARIZERS}
 REG_NAMES = tuple(entry.name for entry in REGULARIZERS if not entry.key)  # the reg.<name> entries

@@ -5,6 +5,7 @@ then writes the comparison report. ``--help`` lists the config groups; ``-m`` sw
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -54,18 +55,37 @@ class Plan:
         return {str(spec.run_dir.path): spec.arm for spec in self.specs}
 
 
+def grid_arms(grid: DictConfig) -> list[dict]:
+    """The arms of one ``claim.grids`` entry: one per combination of the value lists under its ``set``, labelled by
+    its ``label`` template over the keys' last parts (``lr={lr} λ={weight_decay}``), else by every ``part=value``."""
+    keys = list(grid.set)
+    short = [key.rsplit(".", 1)[-1] for key in keys]
+    arms = []
+    for values in itertools.product(*(grid.set[key] for key in keys)):
+        shown = {name: f"{value:g}" if isinstance(value, float) else str(value) for name, value in zip(short, values)}
+        label = grid.label.format(**shown) if grid.get("label") else " ".join(f"{k}={v}" for k, v in shown.items())
+        arms.append({"label": label, "regime": grid.regime, "set": dict(zip(keys, values))})
+    return arms
+
+
 def arm_overrides(cfg: DictConfig, task) -> dict[str, list[str]]:
     """Arm label → overrides: one arm per regime (named as the registry names it, so `maxnorm+dropout` and
-    `dropout+maxnorm` are one arm), or the arms a claim experiment lists under ``claim.arms``."""
+    `dropout+maxnorm` are one arm), or the arms of a claim experiment: those it lists under ``claim.arms``, then
+    those its ``claim.grids`` span."""
     from paddle_reg.registry import resolve
 
-    arms = OmegaConf.select(cfg, "claim.arms")
+    arms = [*(OmegaConf.select(cfg, "claim.arms") or []),
+            *(arm for grid in OmegaConf.select(cfg, "claim.grids") or [] for arm in grid_arms(grid))]
     if not arms:
         regimes = [cfg.regime] if cfg.get("regime") is not None else list(cfg.regimes)
         if not regimes:
             resolve(None, task)
         return {name: [f"regime={name}"] for name in dict.fromkeys(resolve(r, task)[0] for r in regimes)}
-    return {arm.label: [f"regime={arm.regime}"]
+    labels = [arm["label"] for arm in arms]
+    if len(set(labels)) < len(labels):
+        twice = sorted({label for label in labels if labels.count(label) > 1})
+        raise UserError(f"claim arms share the label {', '.join(twice)}: give each arm (and grid label) its own")
+    return {arm["label"]: [f"regime={arm['regime']}"]
             + [f"{key}={json.dumps(value)}" for key, value in (arm.get("set") or {}).items()] for arm in arms}
 
 

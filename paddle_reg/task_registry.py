@@ -14,7 +14,8 @@ from paddle_reg.errors import UserError
 from paddle_reg.task_api import Task
 
 GROUP = "paddle_reg.tasks"
-BUILT_IN = {name: EntryPoint(name, f"paddle_reg.tasks.{name}:TASK", GROUP) for name in ("mnist", "news", "pcb")}
+BUILT_IN = {name: EntryPoint(name, f"paddle_reg.tasks.{name}:TASK", GROUP)
+            for name in ("mnist", "mnist_cnn", "mnist_resnet", "news", "pcb")}
 
 
 def plugged_in() -> dict[str, EntryPoint]:

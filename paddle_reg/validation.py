@@ -11,7 +11,6 @@ from paddle_reg.checks import block, is_int, number, positive, positive_int, pro
 from paddle_reg.errors import UserError
 from paddle_reg.grid import effective_run_config
 from paddle_reg.optim import DECAY_MODES, LEGACY_COUPLED, OPTIMIZERS, SCHEDULES, with_defaults
-from paddle_reg.regularizers.layers import DROPOUT_POSITIONS
 
 log = logging.getLogger(__name__)
 DEVICES = ("auto", "cpu", "gpu")
@@ -85,9 +84,6 @@ def validate(cfg: DictConfig, task, regimes: list[str]) -> None:
                             f"validated): set e.g. train.steps={max(1, steps // epochs) * epochs}")
     if not isinstance(OmegaConf.select(cfg, "data.resample_with_seed", default=False), bool):
         raise UserError(f"data.resample_with_seed={cfg.data.resample_with_seed} must be true or false")
-    position = OmegaConf.select(cfg, "model.dropout_position")
-    if position is not None and position not in DROPOUT_POSITIONS:
-        raise UserError(f"model.dropout_position={position} is unknown: choose one of {', '.join(DROPOUT_POSITIONS)}")
     validate_optim(cfg.optim)
     if cfg.device not in DEVICES:
         raise UserError(f"device={cfg.device} is unknown: choose one of {', '.join(DEVICES)}")

@@ -15,7 +15,7 @@ from paddle_reg.checks import positive_ints
 from paddle_reg.classification import ArraySplit, ClassificationTask, stratified_subset
 from paddle_reg.datasource import RemoteFile, fetch
 from paddle_reg.errors import UserError
-from paddle_reg.regularizers import DropConnectLinear, Dropout, GaussianDropout
+from paddle_reg.regularizers import DROPOUT_POSITIONS, DropConnectLinear, Dropout, GaussianDropout
 from paddle_reg.runtime import train_subset_seed
 
 MIRRORS = (
@@ -67,14 +67,16 @@ def load_split(root: Path, images: str, labels: str) -> ArraySplit:
 
 
 class MLP(nn.Layer):
-    """Input dropout (optional), then per hidden layer Linear → ReLU → Dropout (or → Dropout → ReLU), then a Linear.
+    """Input dropout (optional), then per hidden layer Linear → ReLU → Dropout (or → Dropout → ReLU), then a Linear,
+    and Dropout on its outputs (the logits) when ``output_p`` > 0 (claim E3's "not on the output layer").
 
     Extended regimes swap parts of a hidden layer: ``dropconnect_p`` makes its Linear a DropConnectLinear,
     ``gaussian_p`` adds Gaussian dropout at its dropout site. The classifier layer is never touched.
     """
 
     def __init__(self, in_features: int, hidden: list[int], classes: int, input_p: float, hidden_p: float,
-                 position: str = "after_relu", gaussian_p: float | None = None, dropconnect_p: float | None = None):
+                 position: str = "after_relu", gaussian_p: float | None = None, dropconnect_p: float | None = None,
+                 output_p: float = 0.0):
         super().__init__()
         layers: list[nn.Layer] = [Dropout(input_p)] if input_p > 0 else []
         width = in_features
@@ -83,7 +85,7 @@ class MLP(nn.Layer):
             linear = DropConnectLinear(width, size, dropconnect_p) if dropconnect_p else nn.Linear(width, size)
             layers += [linear, nn.ReLU(), *noise] if position == "after_relu" else [linear, *noise, nn.ReLU()]
             width = size
-        layers.append(nn.Linear(width, classes))
+        layers += [nn.Linear(width, classes)] + ([Dropout(output_p)] if output_p > 0 else [])
         self.net = nn.Sequential(*layers)
 
     def forward(self, x):
@@ -97,6 +99,9 @@ class MnistTask(ClassificationTask):
 
     def check(self, cfg: DictConfig) -> None:
         positive_ints("model.hidden", cfg.model.hidden, "[512,512]")
+        position = cfg.model.get("dropout_position", "after_relu")
+        if position not in DROPOUT_POSITIONS:
+            raise UserError(f"model.dropout_position={position} is unknown: choose one of {', '.join(DROPOUT_POSITIONS)}")
 
     def load_data(self, cfg: DictConfig, root: Path) -> MnistData:
         full = load_split(root, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
@@ -113,7 +118,8 @@ class MnistTask(ClassificationTask):
     def build_model(self, cfg: DictConfig, data: MnistData) -> MLP:
         reg = cfg.get("reg") or {}
         return MLP(784, list(cfg.model.hidden), 10, cfg.model.dropout.input, cfg.model.dropout.hidden,
-                   cfg.model.get("dropout_position", "after_relu"), reg.get("gaussian"), reg.get("dropconnect"))
+                   cfg.model.get("dropout_position", "after_relu"), reg.get("gaussian"), reg.get("dropconnect"),
+                   cfg.model.dropout.get("output", 0.0))
 
 
 TASK = MnistTask()

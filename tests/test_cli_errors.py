@@ -82,7 +82,7 @@ def test_help_lists_config_groups_and_the_registrys_regimes(tmp_path):
 
     result = run_cli(["--help"], tmp_path, None)
     assert result.returncode == 0
-    for line in ("task: mnist, news, pcb", "profile: article, full, quick, smoke", "optim: adam, adamw, momentum, sgd",
-                 "experiment: curve_mnist, curve_news, curve_pcb, e1, e10,"):
+    for line in ("task: mnist, mnist_cnn, mnist_resnet, news, pcb", "profile: article, full, quick, smoke",
+                 "optim: adam, adamw, momentum, sgd", "experiment: curve_mnist, curve_news, curve_pcb, e1, e10,"):
         assert line in result.stdout
     assert f"== Regimes ==\n{help_text()}\n" in result.stdout

@@ -52,7 +52,7 @@ def test_an_unknown_task_lists_the_plugged_in_ones(plugin_site, tmp_path, monkey
     result = run_cli(["task=bogus"], tmp_path, None, env={"PYTHONPATH": str(plugin_site)})
     assert result.returncode == 2 and "Could not find 'task/bogus'" in result.stderr and "digits" in result.stderr
     monkeypatch.syspath_prepend(str(plugin_site))
-    with pytest.raises(UserError, match=r"choose one of mnist, news, pcb, digits .*plugged in .*paddle_reg.tasks: digits"):
+    with pytest.raises(UserError, match=r"choose one of mnist, mnist_cnn, mnist_resnet, news, pcb, digits .*plugged in .*paddle_reg.tasks: digits"):
         get_task("bogus")
     assert get_task("digits").name == "digits"
 

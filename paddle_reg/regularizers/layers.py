@@ -13,6 +13,7 @@ from paddle import nn
 from paddle_reg.regularizers.noise import bernoulli, gaussian_noise, on_cpu, scaled_keep_mask
 
 DROPOUT_POSITIONS = ("after_relu", "before_relu")  # where a dropout site sits relative to its activation
+DROP_PATH_SCHEDULES = ("constant", "linear")  # how DropPath's rate grows with a block's depth
 CHANNEL_AXES = {"NCL": [0, 1], "NLC": [0, 2], "NCHW": [0, 1], "NHWC": [0, 3]}
 
 
@@ -50,9 +51,11 @@ def drop_path(x, p: float, training: bool = True):
     return F.dropout(x, p, axis=0, training=True)
 
 
-def drop_path_rates(depth: int, p_last: float) -> list[float]:
-    """Linear stochastic-depth schedule p_l = (l/L)·p_L for blocks l = 1..L (Huang et al. 2016)."""
-    return [p_last * layer / depth for layer in range(1, depth + 1)]
+def drop_path_rates(depth: int, p_last: float, schedule: str = "linear") -> list[float]:
+    """Stochastic-depth rates of blocks l = 1..L: linear p_l = (l/L)·p_L (Huang et al. 2016), or constant p_l = p_L."""
+    if schedule not in DROP_PATH_SCHEDULES:
+        raise ValueError(f"unknown DropPath schedule '{schedule}': choose one of {', '.join(DROP_PATH_SCHEDULES)}")
+    return [p_last * (layer / depth if schedule == "linear" else 1.0) for layer in range(1, depth + 1)]
 
 
 def drop_block(x, p: float, block_size: int, training: bool = True):

@@ -14,7 +14,8 @@ HOSTILE = "<script>alert('x')</script>"
 def fixture_run(runs: Path, regime: str, seed: int, test_error: float, train_error: float, status: str = "finished",
                 epoch_time: float = 2.0, weights: np.ndarray | None = None, details: dict | None = None,
                 extra_config: dict | None = None, last_test_error: float | None = None,
-                history: list[dict] | None = None, stopped_early: bool = False) -> RunDir:
+                history: list[dict] | None = None, stopped_early: bool = False,
+                val_error: float | None = None) -> RunDir:
     """A finished (or ``status``) MNIST run; ``history`` replaces the default three epochs."""
     run_config = {"task": "mnist", "regime": regime, "seed": seed, "model": {"dropout": {"hidden": 0.5}},
                   "optim": {"weight_decay": 1e-4}, "note": HOSTILE, **(extra_config or {})}
@@ -36,6 +37,8 @@ def fixture_run(runs: Path, regime: str, seed: int, test_error: float, train_err
                  "stopped_early": stopped_early}
         if last_test_error is not None:
             final["last_test_error"] = last_test_error
+        if val_error is not None:
+            final["val_error"] = val_error
         if details:
             final["details"] = details
     run.finish(status, final)

@@ -151,3 +151,50 @@ def test_a_run_not_started_keeps_its_regime_and_seed(tmp_path):
 
     (record,) = read_runs([RunDir(tmp_path / "mnist" / "both" / "seed2-0123456789")])
     assert (record.regime, record.seed, record.status, record.metrics) == ("both", 2, "not started", {})
+
+
+def claim_report_context(tmp_path, claim_id: str, arms: list[tuple[str, str, dict, list[float]]]) -> dict:
+    """The context of claim ``claim_id``'s report over fixture runs: per arm (label, regime, run config, test errors)."""
+    from paddle_reg.report.build import build_context
+
+    runs, dirs, labels = tmp_path / "runs", [], {}
+    for label, regime, config, errors in arms:
+        for seed, error in enumerate(errors):
+            run = fixture_run(runs, regime, seed, error, 0.0, extra_config={**config, "arm": label}, val_error=error)
+            dirs.append(run)
+            labels[str(run.path)] = label
+    return build_context(dirs, "cmd", "quick", labels, [a[0] for a in arms], claim_id, tmp_path / "reports")
+
+
+def test_e6_report_has_the_heatmap_the_slope_figure_and_a_verdict_and_skips_per_arm_figures(tmp_path, monkeypatch):
+    monkeypatch.setattr("paddle_reg.report.build.MAX_ARMS_DRAWN", 12)  # the real grid has 60 arms
+    arms = []
+    for lr in (1e-3, 1e-2):
+        arms.append((f"lr={lr:g} λ=0", "none", {"optim": {"lr": lr, "weight_decay": 0.0, "decay_mode": "l2"}},
+                     [0.05, 0.051, 0.052]))
+        for e in range(-6, 0):
+            best = -4 if lr == 1e-3 else -3
+            arms.append((f"lr={lr:g} λ=1e{e}", "weight_decay",
+                         {"optim": {"lr": lr, "weight_decay": 10.0 ** e, "decay_mode": "l2"}},
+                         [0.04 + 0.002 * (e - best) ** 2 + 0.0003 * s * (e % 2) for s in range(3)]))
+    context = claim_report_context(tmp_path, "E6", arms)
+    titles = [f["title"] for f in context["claim_figures"]]
+    assert titles[0].startswith("validation metric over the lr × λ grid") and titles[1].startswith("best λ against lr")
+    assert context["claims"][0].id == "E6" and context["claims"][0].verdict == "supported"
+    assert context["arms_not_drawn"] == 14 and context["curves_png"] is None
+    assert context["arm_settings"][0]["other"] == {"arm": "lr=0.001 λ=0", "optim.lr": 1e-3}
+
+
+@pytest.mark.parametrize("claim_id,arms,title", [
+    ("E7", [(name, "none", {"model": {"norm": "bn"}}, [0.02, 0.021, 0.022]) for name in
+            ("bn", "dropout", "bn_dropout", "dropout_bn")], "instability per arm"),
+    ("E13", [(f"{norm} b={b}", "none", {"model": {"norm": norm}, "train": {"batch_size": b}}, [0.02, 0.021, 0.022])
+             for norm in ("bn", "gn") for b in (2, 4, 64)], "test error against the batch size, per normalization"),
+    ("E14", [("none", "none", {"model": {"depth": 4}}, [0.03, 0.031, 0.032])] +
+            [(f"{k} p=0.2", "droppath", {"model": {"depth": 4}, "reg": {"droppath": {"p": 0.2, "schedule": k}}},
+              [0.02, 0.021, 0.022]) for k in ("constant", "linear")], "DropPath rate p_l of each residual block"),
+])
+def test_claim_reports_have_their_figure_and_a_computed_row(tmp_path, claim_id, arms, title):
+    context = claim_report_context(tmp_path, claim_id, arms)
+    assert any(f["title"].startswith(title) and f["png"] for f in context["claim_figures"]), context["claim_figures"]
+    assert context["claims"][0].id == claim_id and context["claims"][0].parts

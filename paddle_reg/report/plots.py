@@ -187,8 +187,9 @@ def heatmaps(matrices: dict[str, np.ndarray], labels: list[str], title: str) -> 
 
 
 def series_plot(x_label: str, series: dict[str, tuple[list[float], list[float], list[float]]], title: str,
-                ylabel: str, log_x: bool = False) -> bytes:
-    """Lines of mean ± std against a swept value (``series``: name → (x, mean, std))."""
+                ylabel: str, log_x: bool = False, ticks: list[float] | None = None, log_y: bool = False,
+                legend_title: str = "error bars: ±1 std over seeds") -> bytes:
+    """Lines of mean ± std against a swept value (``series``: name → (x, mean, std)); ``ticks`` at those x values."""
     _setup_fonts()
     palette = colors(list(series))
     fig, ax = plt.subplots(figsize=(7, 3.6), constrained_layout=True)
@@ -197,11 +198,81 @@ def series_plot(x_label: str, series: dict[str, tuple[list[float], list[float], 
         ax.errorbar(x, mean, yerr=std, marker="o", markersize=4, capsize=3, color=palette[name], label=name)
     if log_x:
         ax.set_xscale("symlog", linthresh=min(v for s in series.values() for v in s[0] if v > 0))
+    if log_y:
+        ax.set_yscale("log")
+    if ticks:
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_locator(plt.NullLocator())
     ax.set_title(title)
     ax.set_xlabel(x_label)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, title="error bars: ±1 std over seeds", title_fontsize=7)
+    ax.legend(fontsize=8, title=legend_title, title_fontsize=7)
+    return _png(fig)
+
+
+@dataclass
+class Heatmap:
+    """One panel of ``grid_heatmaps``: ``values[i][j]`` for row i and column j (NaN: not measured), and markers at
+    (row, fractional column) positions, e.g. the best setting found in each row (drawn in the cell's lower part)."""
+
+    title: str
+    row_label: str
+    column_label: str
+    rows: list[str]
+    columns: list[str]
+    values: np.ndarray
+    markers: list[tuple[float, float]]
+
+
+def grid_heatmaps(panels: list[Heatmap], colorbar: str) -> bytes:
+    """Side by side, one annotated heatmap per panel (a shared colour scale), its markers as black dots."""
+    _setup_fonts()
+    finite = np.concatenate([p.values[np.isfinite(p.values)] for p in panels])
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    height = 1.6 + 0.55 * max(len(p.rows) for p in panels)
+    fig, axes = plt.subplots(1, len(panels), figsize=(1.0 + 5.2 * len(panels), height), constrained_layout=True,
+                             squeeze=False)
+    for ax, panel in zip(axes.flat, panels):
+        image = ax.imshow(panel.values, cmap="viridis_r", vmin=low, vmax=high, aspect="auto", origin="lower")
+        for (i, j), value in np.ndenumerate(panel.values):
+            if np.isfinite(value):
+                ax.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=7,
+                        color="white" if value > (low + high) / 2 else "black")
+        if panel.markers:
+            rows, columns = zip(*panel.markers)
+            ax.scatter(columns, np.asarray(rows) - 0.32, s=12, color="black", edgecolors="white", linewidths=0.5,
+                       zorder=3)  # below the cell's number
+        ax.set_xticks(range(len(panel.columns)), panel.columns, rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(range(len(panel.rows)), panel.rows, fontsize=8)
+        ax.set_xlabel(panel.column_label)
+        ax.set_ylabel(panel.row_label)
+        ax.set_title(panel.title, fontsize=10)
+    fig.colorbar(image, ax=axes, shrink=0.8, label=colorbar)
+    return _png(fig)
+
+
+def value_bars(panels: list[tuple[str, str, dict[str, list[float]]]]) -> bytes | None:
+    """Side by side, one panel per ``(title, ylabel, {arm: values})``: mean ± std per arm, each value a dot."""
+    panels = [p for p in panels if any(p[2].values())]
+    if not panels:
+        return None
+    _setup_fonts()
+    arms = list(dict.fromkeys(arm for _, _, values in panels for arm in values))
+    palette = colors(arms)
+    fig, axes = plt.subplots(1, len(panels), figsize=(min(10.0, 4.8 * len(panels)), 3.4), constrained_layout=True,
+                             squeeze=False)
+    for ax, (title, ylabel, values) in zip(axes.flat, panels):
+        shown = [arm for arm in values if values[arm]]
+        for i, arm in enumerate(shown):
+            data = values[arm]
+            ax.bar(i, np.mean(data), color=palette[arm], alpha=0.75,
+                   yerr=np.std(data, ddof=1) if len(data) > 1 else 0.0, capsize=4)
+            ax.scatter([i] * len(data), data, color="black", s=8, zorder=3)
+        ax.set_xticks(range(len(shown)), shown, rotation=30, ha="right", fontsize=8)
+        ax.set_title(title, fontsize=10)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3, axis="y")
     return _png(fig)
 
 

@@ -94,8 +94,12 @@ def test_dropconnect_masks_weights_per_step_and_keeps_the_mean():
     assert "p=0.5" in repr(layer)
 
 
-def test_linear_depth_schedule():
+def test_linear_and_constant_depth_schedules():
     assert drop_path_rates(4, 0.2) == pytest.approx([0.05, 0.1, 0.15, 0.2])
+    assert drop_path_rates(4, 0.2, "linear") == drop_path_rates(4, 0.2)
+    assert drop_path_rates(3, 0.2, "constant") == pytest.approx([0.2, 0.2, 0.2])
+    with pytest.raises(ValueError, match="unknown DropPath schedule 'cosine'"):
+        drop_path_rates(3, 0.2, "cosine")
 
 
 @pytest.mark.parametrize("kind,dims,expected", [("bn", 2, "BatchNorm2D"), ("bn", 0, "BatchNorm1D"), ("ln", 0, "LayerNorm"),

@@ -110,7 +110,8 @@ def _droppath(field: str, value, default) -> None:
     checks.block(field, value, ("p", "schedule"), cli_value(default))
     checks.probability(f"{field}.p", value["p"], default["p"])
     if value["schedule"] not in DROP_PATH_SCHEDULES:
-        raise UserError(f"{field}.schedule={value['schedule']} is unknown: choose one of {', '.join(DROP_PATH_SCHEDULES)}")
+        raise UserError(f"{field}.schedule={value['schedule']} is unknown: choose one of "
+                        f"{', '.join(DROP_PATH_SCHEDULES)}")
 
 
 def _early_stop(field: str, value, default) -> None:

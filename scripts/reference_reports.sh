@@ -4,7 +4,8 @@
 # only trains what is missing. E15 (a PCB augmentation grid, about 85 min more on an idle 2-core machine) is left
 # out: run `python -m paddle_reg.run experiment=e15` for it. Idle 2-core estimates of the others, from their files:
 # e6 ≈ 15 min, e7 ≈ 11 min, e13 ≈ 26 min, e14 ≈ 8 min.
-# Usage: scripts/reference_reports.sh [task ...] [key=value ...]   (default tasks: mnist mnist_cnn mnist_resnet news pcb;
+# Usage: scripts/reference_reports.sh [task ...] [key=value ...]
+#        (default tasks: mnist mnist_cnn mnist_resnet news pcb;
 #        key=value overrides, e.g. paths.runs_dir=/elsewhere/runs, go to every command)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -101,7 +101,8 @@ class MnistTask(ClassificationTask):
         positive_ints("model.hidden", cfg.model.hidden, "[512,512]")
         position = cfg.model.get("dropout_position", "after_relu")
         if position not in DROPOUT_POSITIONS:
-            raise UserError(f"model.dropout_position={position} is unknown: choose one of {', '.join(DROPOUT_POSITIONS)}")
+            raise UserError(f"model.dropout_position={position} is unknown: choose one of "
+                            f"{', '.join(DROPOUT_POSITIONS)}")
 
     def load_data(self, cfg: DictConfig, root: Path) -> MnistData:
         full = load_split(root, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")

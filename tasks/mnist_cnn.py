@@ -30,7 +30,8 @@ class ConvNet(nn.Layer):
         layers: list[nn.Layer] = []
         width, side = 1, 28 // input_pool
         for index, size in enumerate(channels):
-            conv, normalize = nn.Conv2D(width, size, 3, padding=1), norm_layer(norm, size, spatial_dims=2, groups=groups)
+            conv = nn.Conv2D(width, size, 3, padding=1)
+            normalize = norm_layer(norm, size, spatial_dims=2, groups=groups)
             noise = [Dropout(dropout_p)] if dropout_p > 0 else []
             layers += [conv, normalize, nn.ReLU(), *noise] if position == "after_norm" else \
                 [conv, *noise, normalize, nn.ReLU()]

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from report_fixtures import HOSTILE, write_fixture_reports
+from report_fixtures import HOSTILE, fixture_run, write_fixture_reports
 
 from paddle_reg.report import write_index
 from paddle_reg.report.collect import NEAR_ZERO, weight_stats
@@ -89,7 +89,7 @@ def test_claims_json_has_one_verdict_per_claim(report):
         "dropout seed 3: diverged"]
     assert claims["E16"]["verdict"] == "out of scope" and "no data" in claims["E16"]["reason"]
     assert claims["E4"]["verdict"] == "not measured" and "experiment=e4" in claims["E4"]["command"]
-    assert claims["E6"]["verdict"] == "not measured" and "no experiment yet" in claims["E6"]["reason"]
+    assert claims["E6"]["verdict"] == "not measured" and "never run: no report at claims/e6" in claims["E6"]["reason"]
     assert {c["verdict"] for c in claims.values()} <= {"supported", "refuted", "not measured", "out of scope"}
     assert "E11" in html and "primary not measured" in html  # the task report shows the claims it holds runs for
 
@@ -163,7 +163,8 @@ def claim_report_context(tmp_path, claim_id: str, arms: list[tuple[str, str, dic
             run = fixture_run(runs, regime, seed, error, 0.0, extra_config={**config, "arm": label}, val_error=error)
             dirs.append(run)
             labels[str(run.path)] = label
-    return build_context(dirs, "cmd", "quick", labels, [a[0] for a in arms], claim_id, tmp_path / "reports")
+    return build_context(dirs, "cmd", "quick", labels, [a[0] for a in arms], claim_id, tmp_path / "reports",
+                         f"claims/{claim_id.lower()}")
 
 
 def test_e6_report_has_the_heatmap_the_slope_figure_and_a_verdict_and_skips_per_arm_figures(tmp_path, monkeypatch):
@@ -197,4 +198,4 @@ def test_e6_report_has_the_heatmap_the_slope_figure_and_a_verdict_and_skips_per_
 def test_claim_reports_have_their_figure_and_a_computed_row(tmp_path, claim_id, arms, title):
     context = claim_report_context(tmp_path, claim_id, arms)
     assert any(f["title"].startswith(title) and f["png"] for f in context["claim_figures"]), context["claim_figures"]
-    assert context["claims"][0].id == claim_id and context["claims"][0].parts
+    assert context["claims"][0].id == claim_id and context["claims"][0].result.parts

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 
 from paddle_reg.report import verdicts as v
@@ -111,7 +113,8 @@ def test_margins_read_claims_yaml_per_task():
     e11 = v.margins(v.claim("E11"), "news")["narrower"]
     assert (e11.claimed, e11.delta) == ("lower", 0.5) and e11.reason
     e3 = v.margins(v.claim("E3"), "mnist")
-    assert e3["placement"].identity == "E3.placement" and isinstance(e3["output"], str)
+    assert e3["placement"].identity == "E3.placement" and e3["output"].claimed == "higher"
+    assert isinstance(v.margins(v.claim("E15"), "pcb")["miou"], str)  # a part no run measures: why
     assert v.margins(v.claim("E4"), "mnist")["fails"].convergence
     for entry in v.claims()["experiment_claims"]:  # every part has its δ and the reason for it
         for name, spec in (entry.get("parts") or {}).items():
@@ -268,3 +271,127 @@ def test_e8_is_judged_from_the_benchmark_record_and_missing_record_says_how_to_m
     costly = {**claimed, "weight_decay": [1.36, 1.38, 1.37, 1.39]}
     parts = {p.statement.split()[0]: p.verdict for p in v.e8(cost_record(costly), "x").parts}
     assert parts == {"both": v.SUPPORTED, "dropout": v.SUPPORTED, "weight_decay": v.REFUTED}
+
+
+def test_not_higher_is_the_converse_of_a_claimed_increase():
+    not_higher = v.Margin("not_higher", 1.0, "test")
+    assert not_higher.judge(ci(-0.7, 0.8, -0.5, 0.6))[0] == v.SUPPORTED  # an increase of δ excluded
+    assert not_higher.judge(ci(-3.0, -1.5))[0] == v.SUPPORTED  # a decrease is no increase
+    assert not_higher.judge(ci(1.5, 3.0))[0] == v.REFUTED
+    assert not_higher.judge(ci(0.5, 3.0))[0] == v.INCONCLUSIVE
+    assert not_higher.test(" pp") == "Δ < +1 pp"
+
+
+def test_best_setting_is_the_parabolas_vertex_in_log_space_and_flags_the_sweeps_ends():
+    points = [(10.0 ** x, (x + 3.7) ** 2) for x in (-6, -5, -4, -3, -2)]  # an exact parabola, minimum at 10^-3.7
+    best, edge = v.best_setting(points)
+    assert best == pytest.approx(10 ** -3.7) and not edge
+    assert v.best_setting([(1e-5, 0.1), (1e-4, 0.2), (1e-3, 0.3)]) == (1e-5, True)
+    assert v.best_setting([(1e-5, 0.3), (1e-4, 0.1), (1e-3, 0.1)]) == (pytest.approx(10 ** -3.5), True)  # a tie
+    ties = [(1e-5, 0.3), (1e-4, 0.1), (1e-3, 0.1), (1e-2, 0.1), (1e-1, 0.2)]
+    assert v.best_setting(ties) == (pytest.approx(1e-3), False)
+
+
+def coupling_grid(exponent: dict[str, float], seeds: int = 4) -> list[RunRecord]:
+    """λ* = 1e-3·(lr/1e-3)^exponent[mode]: validation error rises with (log10 λ − log10 λ*)², plus seed noise."""
+    records = []
+    for seed in range(seeds):
+        for lr in (3e-4, 1e-3, 3e-3, 1e-2):
+            records.append(record(f"lr={lr:g} λ=0", seed, 0.08, optim={"lr": lr, "weight_decay": 0.0,
+                                                                         "decay_mode": "l2"}))
+            for mode, k in exponent.items():
+                best = -3 + k * (np.log10(lr) + 3)
+                for x in np.arange(-6.0, 0.5, 0.5):
+                    error = 0.05 + 0.01 * (x - best) ** 2 + 0.0005 * ((seed * 7 + int(4 * x)) % 3)
+                    records.append(record(f"{mode} lr={lr:g} λ={10 ** x:g}", seed, error,
+                                          optim={"lr": lr, "weight_decay": float(10 ** x), "decay_mode": mode}))
+    return records
+
+
+def test_e6_finds_the_slope_of_the_best_decay_on_lr_per_mode():
+    result = e("E6", evidence(coupling_grid({"l2": 1.0, "decoupled": -1.0})))
+    coupled, decoupled = result.parts
+    assert coupled.statement.startswith("coupled L2") and coupled.verdict == v.SUPPORTED
+    assert decoupled.statement.startswith("decoupled") and decoupled.verdict == v.REFUTED  # the opposite effect
+    assert "0 of 16 optima at an end" in coupled.evidence and result.verdict == v.REFUTED
+    coupling = v.decay_coupling(evidence(coupling_grid({"l2": 1.0})), "coupled")
+    assert list(coupling.slopes.values()) == pytest.approx([1.0] * 4, abs=0.1)
+    assert coupling.mean_val[(1e-3, 0.0)] == pytest.approx(8.0)  # the λ = 0 column, in %
+    one_lr = [r for r in coupling_grid({"l2": 1.0}) if r.run_config["optim"]["lr"] == 1e-3]
+    assert e("E6", evidence(one_lr)) is None
+
+
+def test_e6_counts_a_diverged_run_as_the_worst_and_flags_optima_at_the_sweeps_end():
+    records = coupling_grid({"l2": 3.0})  # at the largest lr the optimum lies beyond the sweep
+    assert v.decay_coupling(evidence(records), "coupled").at_edge >= 4
+    records = [record(r.group, r.seed, 0, status="diverged", optim=r.run_config["optim"])
+               if r.group == "l2 lr=0.01 λ=1" else r for r in records]
+    assert v.decay_coupling(evidence(records), "coupled").best[0][1e-2] < 1.0
+
+
+SMOOTH = [0.10, 0.06, 0.04, 0.03, 0.025]
+JAGGED = [0.10, 0.04, 0.08, 0.03, 0.07]
+
+
+def curve_record(arm: str, seed: int, curve: list[float], status: str = "finished") -> RunRecord:
+    r = record(arm, seed, curve[-1], status=status, val_error=min(curve),
+               model={"channels": [4], "norm": "none" if arm == "dropout" else "bn"})
+    r.history = [{"epoch": i + 1, "val_error": x, "epoch_time_s": 1.0} for i, x in enumerate(curve)]
+    return r
+
+
+def e7_runs(combination: list[float], singles: list[float] = SMOOTH, status: str = "finished") -> Evidence:
+    records = []
+    for s in range(4):
+        records += [curve_record(arm, s, [x + 0.001 * s for x in singles]) for arm in ("bn", "dropout")]
+        records += [curve_record(arm, s, [x + 0.001 * s for x in combination], status if s < 2 else "finished")
+                    for arm in ("bn_dropout", "dropout_bn")]
+    return evidence(records)
+
+
+def test_e7_rough_or_diverging_combinations_are_unstable():
+    rough = e("E7", e7_runs(JAGGED))
+    assert rough.verdict == v.SUPPORTED and len(rough.parts) == 4
+    assert rough.parts[0].statement.startswith("BN → Dropout (bn_dropout) − bn, roughness")
+    assert "diverged runs 0 vs 0" in rough.parts[0].evidence and "seed std" in rough.parts[0].evidence
+    assert e("E7", e7_runs(SMOOTH, singles=JAGGED)).verdict == v.REFUTED  # the combinations are the smooth ones
+    diverging = e("E7", e7_runs([x + 0.0002 for x in SMOOTH], status="diverged"))  # 2 of 4 seeds diverge
+    assert diverging.verdict == v.SUPPORTED and "diverged in more seeds" in diverging.parts[-1].statement
+    assert e("E7", evidence([curve_record("bn", 0, SMOOTH)])) is None
+
+
+def test_e13_bn_degrades_at_small_batches_and_gn_ln_do_not():
+    def runs(bn_small_error):
+        return evidence([record(f"{norm} b={batch}", s, (bn_small_error if norm == "bn" and batch < 8 else 0.020)
+                                + 0.0005 * s * (batch % 3), model={"norm": norm}, train={"batch_size": batch})
+                         for norm in ("bn", "gn", "ln") for batch in (2, 4, 8, 16, 64) for s in range(4)])
+
+    result = e("E13", runs(0.05))
+    assert result.verdict == v.SUPPORTED and len(result.parts) == 6
+    assert result.parts[0].statement.startswith("bn at batch 2 − at batch 64")
+    assert [p.test for p in result.parts] == ["Δ ≥ +0.5 pp"] * 2 + ["Δ < +0.5 pp"] * 4
+    assert e("E13", runs(0.0201)).verdict == v.REFUTED  # bn barely moves: no degradation of δ
+
+
+def test_e14_linear_drop_path_against_none_and_constant_paired_by_seed():
+    def runs(linear):
+        records = []
+        for s in range(4):
+            base = 0.05 + 0.01 * s  # seeds differ a lot; the pairing removes it
+            records += [record("none", s, base, reg={}),
+                        record("constant p=0.2", s, base - 0.002, reg={"droppath": {"p": 0.2, "schedule": "constant"}}),
+                        record("linear p=0.2", s, base + linear + 0.0001 * s,
+                               reg={"droppath": {"p": 0.2, "schedule": "linear"}})]
+        return evidence(records)
+
+    result = e("E14", runs(-0.006))
+    assert result.verdict == v.SUPPORTED and result.parts[1].comparison["analysis"] == PAIRED
+    assert [p.statement.split(",")[0] for p in result.parts] == ["linear p_L=0.2 − none", "linear − constant at p_L=0.2"]
+    assert e("E14", runs(+0.004)).verdict == v.REFUTED
+
+
+def test_e3_judges_output_layer_dropout_against_hidden_only():
+    runs = [record(arm, s, 0.05 + 0.003 * s) for arm in ("after_relu", "before_relu") for s in range(3)]
+    runs += [record("hidden_and_output", s, 0.06 + 0.003 * s + 0.0001 * s * s) for s in range(3)]
+    output = e("E3", evidence(runs)).parts[-1]
+    assert output.statement.startswith("hidden_and_output − after_relu") and output.verdict == v.SUPPORTED

@@ -18,6 +18,8 @@ from paddle_reg.report.evidence import SUMMARY_FILE, Evidence, place_of, read_pl
 from paddle_reg.report.findings import key_findings
 from paddle_reg.store import RunDir, write_atomic
 from paddle_reg.task_api import ReportMetric
+
+MAX_ARMS_DRAWN = 16  # more arms (a claim's grid) get their claim figures and tables, not one curve or bar per arm
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("paddle_reg.report", "templates"),
     autoescape=True,
@@ -117,15 +119,33 @@ def _yaml(config: dict) -> str:
     return yaml.safe_dump(config, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100)
 
 
+def _flat(config: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in config.items():
+        flat.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return flat
+
+
+SHOWN_SETTINGS = ("seed", "regime", "model.dropout.", "model.dropout_position", "optim.weight_decay", "reg.")
+
+
+def _differing(configs: list[dict]) -> list[dict]:
+    """Per config, the settings whose values differ between ``configs``, but those the arm table shows anyway."""
+    flats = [_flat(config) for config in configs]
+    keys = sorted({key for flat in flats for key in flat if not key.startswith(SHOWN_SETTINGS)})
+    varying = [key for key in keys if len({json.dumps(flat.get(key), sort_keys=True) for flat in flats}) > 1]
+    return [{key: flat.get(key) for key in varying} for flat in flats]
+
+
 def _arm_settings(summaries) -> list[dict]:
     rows = []
-    for s in summaries:
-        config = next((r.run_config for r in s.runs if r.run_config), {})
+    configs = [next((r.run_config for r in s.runs if r.run_config), {}) for s in summaries]
+    for s, config, other in zip(summaries, configs, _differing(configs)):
         reg = {k: v for k, v in (config.get("reg") or {}).items() if v not in (None, False)}
         model = config.get("model", {})
         rows.append({"arm": s.regime, "regime": config.get("regime", s.runs[0].regime if s.runs else "?"),
                      "dropout": model.get("dropout") or {}, "position": model.get("dropout_position"),
-                     "weight_decay": config.get("optim", {}).get("weight_decay"), "reg": reg})
+                     "weight_decay": config.get("optim", {}).get("weight_decay"), "reg": reg, "other": other})
     return rows
 
 
@@ -183,7 +203,81 @@ def claim_plots(claim_id: str | None, summaries, evidence: Evidence) -> list[dic
                             "png": base64_png(plots.series_plot("hidden units zeroed at test time (%)", series,
                                                           "accuracy drop against the share of failed units",
                                                           "accuracy drop (pp)"))})
+    if claim_id == "E6":
+        figures += decay_coupling_figures(evidence)
+    if claim_id == "E7":
+        key, scale = verdicts.validation_key(head), head.scale
+        rough = {s.regime: [verdicts.curve_roughness(r, key, scale) for r in s.runs if r.status == "finished"]
+                 for s in summaries}
+        best = {s.regime: [scale * r.final[key] for r in s.runs if r.status == "finished" and key in r.final]
+                for s in summaries}
+        png = plots.value_bars([("roughness of the validation-error curve", "Σ|Δ| − |net Δ| (pp)", rough),
+                                ("best validation error, spread over seeds", "validation error (%)", best)])
+        if png:
+            figures.append({"title": "instability per arm: roughness of each run's validation curve, and the "
+                                     "seed-to-seed spread of its best validation error (dots: runs)",
+                            "png": base64_png(png)})
+    if claim_id == "E13":
+        series = {}
+        for norm, by_batch in verdicts.norm_batch_arms(evidence).items():
+            points = [(batch, s.values(head.name)) for batch, s in sorted(by_batch.items()) if s.values(head.name)]
+            if points:
+                series[norm] = ([b for b, _ in points], [np.mean(v) for _, v in points],
+                                [np.std(v, ddof=1) if len(v) > 1 else 0.0 for _, v in points])
+        if series:
+            batches = sorted({b for x, _, _ in series.values() for b in x})
+            unit = f" ({head.unit})" if head.unit else ""
+            figures.append({"title": f"{head.label} against the batch size, per normalization (same samples seen)",
+                            "png": base64_png(plots.series_plot("batch size (log scale)", series,
+                                                                f"{head.label} by batch size and norm",
+                                                                head.label + unit, log_x=True, ticks=batches))})
+    if claim_id == "E14":
+        from paddle_reg.regularizers.layers import drop_path_rates  # here: the other reports do not load Paddle
+
+        png = plots.value_bars([(head.label, f"{head.label} ({head.unit})" if head.unit else head.label,
+                                 {s.regime: s.values(head.name) for s in summaries})])
+        if png:
+            figures.append({"title": f"{head.label} per arm (dots: seeds)", "png": base64_png(png)})
+        rates = {}
+        for s in summaries:
+            setting, depth = evidence.setting(s, "reg.droppath"), evidence.setting(s, "model.depth")
+            if setting and depth:
+                rates[s.regime] = (list(range(1, depth + 1)),
+                                   drop_path_rates(depth, setting["p"], setting["schedule"]), [0.0] * depth)
+        if rates:
+            figures.append({"title": "DropPath rate p_l of each residual block per arm",
+                            "png": base64_png(plots.series_plot("block l", rates, "drop rate by depth", "p_l",
+                                                                legend_title="arm"))})
     return figures
+
+
+def decay_coupling_figures(evidence: Evidence) -> list[dict]:
+    """E6: per decay mode, the validation metric over lr × λ with each seed's best λ, and log λ* against log lr."""
+    couplings = [c for c in (verdicts.decay_coupling(evidence, mode) for mode in ("coupled", "decoupled")) if c]
+    if not couplings:
+        return []
+    panels, slopes = [], {}
+    for c in couplings:
+        decays = ([0.0] if any((lr, 0.0) in c.mean_val for lr in c.lrs) else []) + c.decays
+        values = np.array([[c.mean_val.get((lr, d), np.nan) for d in decays] for lr in c.lrs])
+        logs, offset = np.log10(c.decays), len(decays) - len(c.decays)
+        markers = [(i, offset + float(np.interp(np.log10(best[lr]), logs, range(len(logs)))))
+                   for best in c.best.values() for i, lr in enumerate(c.lrs) if lr in best]
+        panels.append(plots.Heatmap(f"{c.mode} decay", "learning rate", "weight decay λ", [f"{lr:.2g}" for lr in c.lrs],
+                                    [f"{d:.2g}" for d in decays], values, markers))
+        by_lr = [(lr, [best[lr] for best in c.best.values() if lr in best]) for lr in c.lrs]
+        by_lr = [(lr, found) for lr, found in by_lr if found]
+        slopes[f"{c.mode} (slope {c.slope.diff:+.2f})"] = (
+            [lr for lr, _ in by_lr], [float(10 ** np.mean(np.log10(found))) for _, found in by_lr], [0.0] * len(by_lr))
+    head = evidence.headline
+    heatmap = plots.grid_heatmaps(panels, f"validation {head.key.split('_', 1)[1]} ({head.unit}), mean over seeds")
+    lines = plots.series_plot("learning rate (log scale)", slopes, "best λ (geometric mean over seeds) against lr",
+                              "best weight decay λ*", log_x=True, ticks=couplings[0].lrs, log_y=True,
+                              legend_title="decay mode (mean slope over seeds)")
+    return [{"title": "validation metric over the lr × λ grid, per decay mode; dots: each seed's best λ at each lr",
+             "png": base64_png(heatmap)},
+            {"title": "best λ against lr per decay mode, with the mean slope of log λ* on log lr",
+             "png": base64_png(lines)}]
 
 
 def effects(evidence: Evidence, metrics: list[ReportMetric]) -> dict[str, dict[str, dict]]:
@@ -213,6 +307,7 @@ def build_context(run_dirs: list[RunDir], command: str, profile: str, labels: di
     arms = [s.regime for s in summaries]
     detail_images, detail_tables = _details(records, arms)
     resolved = next((RunDir(Path(r.path)).config().get("resolved") for r in records), None) if records else None
+    drawn = len(summaries) <= MAX_ARMS_DRAWN
     return {
         "title": f"claim {claim_id}: {task}" if claim_id else f"{task}: tuning study {study['name']}" if study
         else f"{task}: regime comparison",
@@ -235,12 +330,13 @@ def build_context(run_dirs: list[RunDir], command: str, profile: str, labels: di
         "run_config": _yaml(first.run_config) if first else "",
         "resolved": _yaml(resolved) if resolved else "",
         "curves_png": base64_png(plots.learning_curves(summaries, curve_panels(evidence.metrics, records)))
-        if records else None,
-        "weights_png": base64_png(plots.weight_distribution(summaries)),
+        if records and drawn else None,
+        "weights_png": base64_png(plots.weight_distribution(summaries)) if drawn else None,
         "bars_png": base64_png(plots.bar_charts(summaries, [
             ("gap", "generalization gap, best checkpoint", next((f"{m.label} ({m.unit})" for m in metrics
                                                                    if m.name == "gap"), "gap")),
-            ("epoch_time_s", "training time per epoch", "seconds per epoch")])),
+            ("epoch_time_s", "training time per epoch", "seconds per epoch")])) if drawn else None,
+        "arms_not_drawn": 0 if drawn else len(summaries),
         "claim_figures": claim_plots(claim_id, summaries, evidence),
         "detail_images": detail_images, "detail_tables": detail_tables,
         "claims": claim_verdicts(evidence, reports_dir, claim_id) if records and not study else [],

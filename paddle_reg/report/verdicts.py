@@ -27,7 +27,8 @@ NOT_MEASURED, OUT_OF_SCOPE = "not measured", "out of scope"
 EFFECT_RULE = ("A claimed effect (higher or lower by at least δ) is supported when the 95 % CI of Δ lies beyond δ on "
                "the claimed side, and refuted when the 90 % CI lies short of δ on that side: an effect of δ is then "
                "excluded at one-sided α = 0.05 (within ±δ that is equivalence by two one-sided tests, TOST; beyond "
-               "−δ, the opposite effect).")
+               "−δ, the opposite effect). A claimed absence of an increase (not higher by δ) is the converse: "
+               "supported when the 90 % CI lies short of +δ, refuted when the 95 % CI lies beyond it.")
 BAND_RULE = ("A claimed size (about X: the band X ± δ; no effect: ±δ) is supported when the 90 % CI lies inside the "
              "band (TOST against its edges) and refuted when the 95 % CI lies outside it.")
 EDGE_RULE = (f"A part with fewer than {MIN_RUNS} finished runs (pairs) a side is not measured. Zero spread (every "
@@ -66,7 +67,7 @@ def _num(x: float | None, unit: str = "") -> str:
 
 @dataclass(frozen=True)
 class Margin:
-    """A part as claims.yaml reads it: the claim (higher | lower | better | about | none), δ and why that δ."""
+    """A part as claims.yaml reads it: the claim (higher | lower | better | not_higher | about | none), δ and why."""
 
     claimed: str
     delta: float
@@ -89,6 +90,8 @@ class Margin:
             return f"Δ ≥ {_num(self.delta, unit)}"
         if self.claimed == "lower":
             return f"Δ ≤ {_num(-self.delta, unit)}"
+        if self.claimed == "not_higher":
+            return f"Δ < {_num(self.delta, unit)}"
         low, high = self.band
         return f"Δ within [{_num(low)}, {_num(high)}]{unit}"
 
@@ -99,6 +102,9 @@ class Margin:
             return NOT_MEASURED, f"not measured (n = {sides}; {MIN_RUNS} needed)"
         if self.claimed in ("higher", "lower"):
             return self._effect(c, 1.0 if self.claimed == "higher" else -1.0)
+        if self.claimed == "not_higher":  # the converse of "higher": an increase of δ excluded
+            verdict, why = self._effect(c, 1.0)
+            return {SUPPORTED: REFUTED, REFUTED: SUPPORTED}.get(verdict, verdict), why
         return self._band(c)
 
     def _effect(self, c: Comparison, sign: float) -> tuple[str, str]:
@@ -426,9 +432,15 @@ def e3(ev: Evidence, m: dict) -> ClaimResult | None:
     if inputs:
         parts.append(judged(f"input_and_hidden − after_relu, {metric.label}: input Dropout hurts", m["input"],
                             ev.compare(inputs, metric.name, after), unit, (inputs, after)))
-    parts.append(not_measured_part("Dropout on the output layer hurts", m["output"]))
+    output = ev.arm("hidden_and_output")
+    if output:
+        parts.append(judged(f"hidden_and_output − after_relu, {metric.label}: output-layer Dropout hurts", m["output"],
+                            ev.compare(output, metric.name, after), unit, (output, after)))
+    else:
+        parts.append(not_measured_part("Dropout on the output layer hurts", "no hidden_and_output arm"))
     return _result("E3", ev, "Dropout after vs before the ReLU is decided by an exact check of the MNIST MLP (its runs "
-                   "are shown beside it); input Dropout p = 0.2 on top of hidden Dropout, by the runs.", parts)
+                   "are shown beside it); Dropout p = 0.2 on the input, or on the output layer's outputs (the logits), "
+                   "on top of hidden Dropout, by the runs.", parts)
 
 
 def e4(ev: Evidence, m: dict) -> ClaimResult | None:
@@ -446,9 +458,14 @@ def e4(ev: Evidence, m: dict) -> ClaimResult | None:
                    "failure to converge.", parts)
 
 
+def validation_key(metric: ReportMetric) -> str:
+    """The final.json key of a test metric's validation counterpart (test_error → val_error)."""
+    return "val_" + metric.key.removeprefix("test_")
+
+
 def _validation(arm: RegimeSummary, metric: ReportMetric) -> float:
     """The arm's mean validation value of a test metric (best checkpoints): what a selection may look at."""
-    key = "val_" + metric.key.removeprefix("test_")
+    key = validation_key(metric)
     values = [metric.scale * r.final[key] for r in arm.runs if r.status == "finished" and key in r.final]
     return float(np.mean(values)) if values else math.nan
 
@@ -601,14 +618,224 @@ def e15(ev: Evidence, m: dict) -> ClaimResult | None:
     arms = [s for s in ev.summaries if s is not base and augmentations & set(s.regime.split("+"))]
     if not (map50 and arms and base):
         return None
-    parts = [judged(f"{s.regime} − none, test mAP@0.5: higher", m["better"], ev.compare(s, map50.name), unit_of(map50),
-                    (s, base)) for s in arms]
+    parts = []
+    for s in arms:
+        c = ev.compare(s, map50.name)
+        combined = "dropblock" in s.regime and len(s.regime.split("+")) > 1
+        note = f"against the stated +8, read as points of mAP@0.5: {_against(c, 8.0)}" if combined else ""
+        parts.append(judged(f"{s.regime} − none, test mAP@0.5: higher", m["better"], c, unit_of(map50), (s, base),
+                            note))
     parts.append(not_measured_part("+8 % mIoU", m["miou"]))
-    return _result("E15", ev, "Test mAP@0.5 of every augmentation or DropBlock arm against none.", parts)
+    return _result("E15", ev, "Test mAP@0.5 of every augmentation or DropBlock arm against none; the combinations "
+                   "the claim names (Cutout or Mixup with DropBlock) are also set against its +8, shown, not judged.",
+                   parts)
+
+
+def _against(c: Comparison, value: float) -> str:
+    """Where a comparison's 95 % CI lies against ``value``."""
+    if not c.has_ci:
+        return "no interval"
+    where = "below it" if c.high < value else "above it" if c.low > value else "it lies inside"
+    return f"95 % CI [{_num(c.low)}, {_num(c.high)}]: {where}"
+
+
+def best_setting(points: list[tuple[float, float]]) -> tuple[float, bool]:
+    """The setting x minimizing y over a log-spaced sweep [(x, y)]: the vertex, in log10 x, of the parabola through the
+    sweep's minimum and its two neighbours (kept between them), or the log-midpoint of the first and last of several
+    equal minima; and whether the minimum is at an end of the sweep."""
+    points = sorted(points)
+    ys = np.array([y for _, y in points])
+    ties = np.flatnonzero(ys == ys.min())
+    if len(ties) > 1:
+        low, high = points[ties[0]][0], points[ties[-1]][0]
+        return float(np.sqrt(low * high)), bool(ties[0] == 0 or ties[-1] == len(points) - 1)
+    at = int(ties[0])
+    if at in (0, len(points) - 1):
+        return points[at][0], True
+    logs = np.log10([x for x, _ in points[at - 1 : at + 2]])
+    curvature, slope, _ = np.polyfit(logs, [y for _, y in points[at - 1 : at + 2]], 2)
+    vertex = -slope / (2 * curvature) if curvature > 0 else logs[1]
+    return float(10 ** np.clip(vertex, logs[0], logs[2])), False
+
+
+@dataclass
+class DecayCoupling:
+    """E6 for one decay mode: the λ best on validation at each lr, per seed, and the slope of log10 λ* on log10 lr."""
+
+    mode: str
+    lrs: list[float]
+    decays: list[float]
+    mean_val: dict[tuple[float, float], float]  # (lr, λ) → mean validation metric over seeds (λ = 0 included)
+    best: dict[int, dict[float, float]]  # seed → lr → λ*
+    at_edge: int  # optima at an end of the λ sweep (the true one may lie beyond it)
+    slopes: dict[int, float]  # seed → slope
+    arms: tuple[RegimeSummary, ...]
+
+    @property
+    def slope(self) -> Comparison:
+        return paired(list(self.slopes.values()))
+
+
+def decay_coupling(ev: Evidence, mode: str) -> DecayCoupling | None:
+    """From the arms with λ = 0 and those decaying in ``mode`` (``coupled``, which run records spell ``l2``, or
+    ``decoupled``); a diverged run counts as the worst value of its metric (error 1)."""
+    key, worst = validation_key(ev.headline), 1.0
+    cells: dict[tuple[float, float], dict[int, float]] = {}
+    arms = []
+    for s in ev.summaries:
+        lr, decay = ev.setting(s, "optim.lr"), ev.setting(s, "optim.weight_decay")
+        if lr is None or decay is None or (decay > 0 and (ev.setting(s, "optim.decay_mode") == "decoupled")
+                                           != (mode == "decoupled")):
+            continue
+        arms.append(s)
+        cells[(lr, decay)] = {r.seed: r.final[key] if r.status == "finished" else worst for r in s.runs
+                              if r.status == "diverged" or (r.status == "finished" and key in r.final)}
+    lrs = sorted({lr for (lr, decay) in cells if decay > 0})
+    decays = sorted({decay for (_, decay) in cells if decay > 0})
+    if len(lrs) < 2 or len(decays) < 3:
+        return None
+    seeds = sorted({seed for (lr, decay), runs in cells.items() if decay > 0 for seed in runs})
+    best, at_edge, slopes = {}, 0, {}
+    for seed in seeds:
+        per_lr = {}
+        for lr in lrs:
+            points = [(decay, cells[(lr, decay)][seed]) for decay in decays if seed in cells.get((lr, decay), {})]
+            if len(points) >= 3:
+                per_lr[lr], edge = best_setting(points)
+                at_edge += edge
+        if len(per_lr) >= 2:
+            best[seed] = per_lr
+            slopes[seed] = float(np.polyfit(np.log10(list(per_lr)), np.log10(list(per_lr.values())), 1)[0])
+    mean_val = {cell: ev.headline.scale * float(np.mean(list(runs.values()))) for cell, runs in cells.items() if runs}
+    return DecayCoupling(mode, lrs, decays, mean_val, best, at_edge, slopes, tuple(arms))
+
+
+def e6(ev: Evidence, m: dict) -> ClaimResult | None:
+    couplings = [c for c in (decay_coupling(ev, mode) for mode in ("coupled", "decoupled")) if c]
+    if not couplings:
+        return None
+    parts = []
+    for c in couplings:
+        name = "coupled L2" if c.mode == "coupled" else "decoupled decay"
+        medians = ", ".join(f"lr {lr:g}: {np.median([b[lr] for b in c.best.values() if lr in b]):.2g}" for lr in c.lrs
+                            if any(lr in b for b in c.best.values()))
+        parts.append(judged(f"{name}: the λ best on validation grows with lr (slope of log10 λ* on log10 lr)",
+                            m[c.mode], c.slope, "", c.arms, f"best λ (median over seeds) {medians}; {c.at_edge} of "
+                            f"{sum(len(b) for b in c.best.values())} optima at an end of the λ sweep"))
+    return _result("E6", ev, "For each seed and lr, λ* is the weight decay with the lowest validation error of the "
+                   "best checkpoint (a diverged run counts as 100 % error), refined by a parabola in log10 λ through "
+                   "the sweep's minimum and its neighbours; the slope of log10 λ* on log10 lr is fitted per seed "
+                   "(least squares), and Δ is its mean over seeds (one-sample t). Each decay mode is one part: coupled "
+                   "L2 as in Paddle's Adam(weight_decay=λ), decoupled p ← p − lr·λ·p. An optimum at an end of the "
+                   "sweep is a bound, counted in the evidence.", parts)
+
+
+def curve_roughness(run, key: str, scale: float) -> float:
+    return roughness([scale * h[key] for h in run.history if key in h])
+
+
+E7_ORDERS = {"bn_dropout": "BN → Dropout", "dropout_bn": "Dropout → BN"}
+
+
+def e7(ev: Evidence, m: dict) -> ClaimResult | None:
+    key, scale = validation_key(ev.headline), ev.headline.scale
+    singles = [s for s in (ev.arm("bn"), ev.arm("dropout")) if s]
+    combined = [s for s in map(ev.arm, E7_ORDERS) if s]
+    if len(singles) < 2 or not combined:
+        return None
+    arms = singles + combined
+    rough = {s.regime: {r.seed: curve_roughness(r, key, scale) for r in s.runs if r.status == "finished"} for s in arms}
+    diverged = {s.regime: s.status_counts.get("diverged", 0) for s in arms}
+    best = {s.regime: [scale * r.final[key] for r in s.runs if r.status == "finished" and key in r.final] for s in arms}
+    spread = {arm: f"{np.std(v, ddof=1):.2g}" if len(v) > 1 else "n/a" for arm, v in best.items()}
+    parts, orders = [], []
+    for combo in combined:
+        mine = [judged(f"{E7_ORDERS[combo.regime]} ({combo.regime}) − {single.regime}, roughness of the "
+                       "validation-error curve: higher (less stable)", m["rougher"],
+                       compare(rough[combo.regime], rough[single.regime], design(combo, single)), " pp",
+                       (combo, single), f"diverged runs {diverged[combo.regime]} vs {diverged[single.regime]}; seed "
+                       f"std of the best validation error {spread[combo.regime]} vs {spread[single.regime]} pp")
+                for single in singles]
+        if diverged[combo.regime] > max(diverged[s.regime] for s in singles):
+            mine.append(Part(f"{E7_ORDERS[combo.regime]} ({combo.regime}): diverged in more seeds than BN alone and "
+                             "Dropout alone", SUPPORTED, ", ".join(f"{a}: {diverged[a]}" for a in diverged),
+                             "counted divergences", arms=[s.regime for s in (combo, *singles)]))
+        orders.append(SUPPORTED if SUPPORTED in [p.verdict for p in mine[len(singles):]] else combine(mine))
+        parts += mine
+    result = _result("E7", ev, "Instability of a run: divergence (a non-finite training loss) and the roughness of its "
+                     "validation-error curve, Σ|change between epochs| − |net change| in pp (0 for a monotone curve, "
+                     "large for spikes and zig-zags); the seed-to-seed std of the best validation error is shown "
+                     "beside them. An order of BN and Dropout is unstable when it diverged in more seeds than both BN "
+                     "alone and Dropout alone, or when its roughness exceeds each single arm's (its parts supported); "
+                     "not, when a part is refuted. The claim (\"can make training unstable\") is supported when "
+                     "either order is unstable, refuted when both are not, not measured when neither is measured.",
+                     parts)
+    result.verdict = SUPPORTED if SUPPORTED in orders else REFUTED if all(o == REFUTED for o in orders) else \
+        NOT_MEASURED if all(o == NOT_MEASURED for o in orders) else INCONCLUSIVE
+    return result
+
+
+def norm_batch_arms(ev: Evidence) -> dict[str, dict[int, RegimeSummary]]:
+    """norm → batch size → arm, from the arms' run configs."""
+    arms: dict[str, dict[int, RegimeSummary]] = {}
+    for s in ev.summaries:
+        norm, batch = ev.setting(s, "model.norm"), ev.setting(s, "train.batch_size")
+        if norm and batch:
+            arms.setdefault(norm, {})[batch] = s
+    return arms
+
+
+def e13(ev: Evidence, m: dict) -> ClaimResult | None:
+    arms, metric = norm_batch_arms(ev), ev.headline
+    if "bn" not in arms or not ({"gn", "ln"} & set(arms)):
+        return None
+    parts, unit = [], unit_of(metric)
+    for norm in ("bn", "gn", "ln"):
+        by_batch = arms.get(norm, {})
+        reference = max(by_batch, default=0)
+        for batch in sorted(b for b in by_batch if b < 8):
+            small, large = by_batch[batch], by_batch[reference]
+            what = "degrades" if norm == "bn" else "does not degrade"
+            parts.append(judged(f"{norm} at batch {batch} − at batch {reference}, {metric.label}: {what}",
+                                m["bn_degrades" if norm == "bn" else "others_hold"],
+                                ev.compare(small, metric.name, large), unit, (small, large)))
+    if not parts:
+        return None
+    return _result("E13", ev, "Every arm sees the same number of training samples, with lr = 1e-3·√(batch/64). For "
+                   "each norm, each batch size below 8 against the largest batch: BatchNorm's test error rises, "
+                   "GroupNorm's and LayerNorm's do not. Batches 8 and 16 are in the figure.", parts)
+
+
+def drop_path_arms(ev: Evidence) -> dict[float, dict[str, RegimeSummary]]:
+    """p_L → schedule → arm, from the arms' run configs (reg.droppath)."""
+    arms: dict[float, dict[str, RegimeSummary]] = {}
+    for s in ev.summaries:
+        setting = ev.setting(s, "reg.droppath")
+        if setting:
+            arms.setdefault(setting["p"], {})[setting["schedule"]] = s
+    return arms
+
+
+def e14(ev: Evidence, m: dict) -> ClaimResult | None:
+    base, metric = ev.base, ev.headline
+    pairs = {p: arms for p, arms in drop_path_arms(ev).items() if {"linear", "constant"} <= set(arms)}
+    if base is None or not pairs:
+        return None
+    parts, unit = [], unit_of(metric)
+    for p, arms in sorted(pairs.items()):
+        linear, constant = arms["linear"], arms["constant"]
+        parts += [judged(f"linear p_L={p:g} − none, {metric.label}: DropPath helps", m["helps"].towards(metric.better),
+                         ev.compare(linear, metric.name), unit, (linear, base)),
+                  judged(f"linear − constant at p_L={p:g}, {metric.label}: the linear schedule is better",
+                         m["linear"].towards(metric.better), ev.compare(linear, metric.name, constant), unit,
+                         (linear, constant))]
+    return _result("E14", ev, "Test error of the residual MLP with DropPath's linear schedule against none and against "
+                   "the constant schedule at the same p_L (the last block's rate). At the same p_L the constant "
+                   "schedule drops about twice as many branches (mean rate p_L against (L+1)/(2L)·p_L).", parts)
 
 
 EVALUATORS = {"E1": e1, "E2": e2, "E3": e3, "E4": e4, "E5": e5, "E9": e9, "E10": e10, "E11": e11,
-              "E12": e12, "E15": e15}
+              "E12": e12, "E15": e15, "E6": e6, "E7": e7, "E13": e13, "E14": e14}
 
 
 # --- every claim's verdict from the places' evidence --------------------------------------------------------------

@@ -231,13 +231,18 @@ def current_overrides(args: list[str]) -> list[str]:
     return [arg[1:] if arg.startswith("+experiment=") else arg for arg in args]
 
 
-def main() -> None:
+def launch(hydra_entry) -> None:
+    """Runs a Hydra entry point of the suite (this command, ``paddle_reg.tune``): config errors as one line, exit 2."""
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let errors reach the handlers below instead of Hydra's printer
     sys.argv[1:] = current_overrides(sys.argv[1:])
     try:
-        _hydra_entry()
+        hydra_entry()
     except (HydraException, OmegaConfBaseException) as exc:
         _fail(f"config error: {one_line(exc)}", UserError.exit_code)
+
+
+def main() -> None:
+    launch(_hydra_entry)
 
 
 if __name__ == "__main__":

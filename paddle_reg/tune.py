@@ -19,9 +19,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
 from paddle_reg.errors import UserError
 
@@ -385,14 +383,9 @@ def _hydra_entry(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    from paddle_reg.run import _fail, current_overrides, one_line
+    from paddle_reg.run import launch
 
-    os.environ["HYDRA_FULL_ERROR"] = "1"
-    sys.argv[1:] = current_overrides(sys.argv[1:])
-    try:
-        _hydra_entry()
-    except (HydraException, OmegaConfBaseException) as exc:
-        _fail(f"config error: {one_line(exc)}", UserError.exit_code)
+    launch(_hydra_entry)
 
 
 if __name__ == "__main__":

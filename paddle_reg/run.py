@@ -158,8 +158,9 @@ def write_report(plan: Plan, cfg: DictConfig, overrides: list[str]) -> Path:
     return out
 
 
-def reproduce_command(overrides: list[str]) -> str:
-    return " ".join(["python -m paddle_reg.run", *map(shlex.quote, overrides)])
+def reproduce_command(overrides: list[str], module: str = "paddle_reg.run") -> str:
+    """The command a report prints, quoted for a shell (``{low:0.1,high:0.5}`` would otherwise brace-expand)."""
+    return " ".join([f"python -m {module}", *map(shlex.quote, overrides)])
 
 
 def run_command(cfg: DictConfig, overrides: list[str], report_subdir: str = "") -> int:
@@ -231,10 +232,11 @@ def current_overrides(args: list[str]) -> list[str]:
     return [arg[1:] if arg.startswith("+experiment=") else arg for arg in args]
 
 
-def launch(hydra_entry) -> None:
-    """Runs a Hydra entry point of the suite (this command, ``paddle_reg.tune``): config errors as one line, exit 2."""
+def launch(hydra_entry, hydra_overrides: tuple[str, ...] = ()) -> None:
+    """Runs a Hydra entry point of the suite (this command, ``paddle_reg.tune``): config errors as one line, exit 2.
+    ``hydra_overrides`` (``hydra/help=tune``) go before the user's; Hydra keeps them out of the task overrides."""
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let errors reach the handlers below instead of Hydra's printer
-    sys.argv[1:] = current_overrides(sys.argv[1:])
+    sys.argv[1:] = [*hydra_overrides, *current_overrides(sys.argv[1:])]
     try:
         hydra_entry()
     except (HydraException, OmegaConfBaseException) as exc:

@@ -340,6 +340,7 @@ def tune_command(cfg: DictConfig, overrides: list[str]) -> int:
     from paddle_reg.datasource import data_root
     from paddle_reg.executors import execute_all, executor_for
     from paddle_reg.report.study import write_study_report
+    from paddle_reg.run import reproduce_command
     from paddle_reg.task_registry import get_task
 
     task = get_task(cfg.task.name)
@@ -359,7 +360,7 @@ def tune_command(cfg: DictConfig, overrides: list[str]) -> int:
     if cfg.report:
         out = write_study_report(study, storage, intervals, specs, list(arms),
                                  Path(cfg.paths.reports_dir) / cfg.task.name / f"tune-{study.study_name}",
-                                 command=" ".join(["python -m paddle_reg.tune", *overrides]), profile=cfg.profile_name,
+                                 command=reproduce_command(overrides, "paddle_reg.tune"), profile=cfg.profile_name,
                                  reports_dir=Path(cfg.paths.reports_dir))
         log.info("report: %s", out)
     failed = [s["label"] for s in summaries if s["status"] == "failed"]
@@ -385,7 +386,7 @@ def _hydra_entry(cfg: DictConfig) -> None:
 def main() -> None:
     from paddle_reg.run import launch
 
-    launch(_hydra_entry)
+    launch(_hydra_entry, ("hydra/help=tune",))  # --help: configs/hydra/help/tune.yaml
 
 
 if __name__ == "__main__":

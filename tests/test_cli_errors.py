@@ -82,6 +82,8 @@ def test_help_lists_config_groups_and_the_registrys_regimes(tmp_path):
 
     result = run_cli(["--help"], tmp_path, None)
     assert result.returncode == 0
+    assert result.stdout.startswith("python -m paddle_reg.run [-m] [group=option ...] [key=value ...]\n")
+    assert "paddle_reg.tune" not in result.stdout  # tune's help is its own (configs/hydra/help/tune.yaml)
     for line in ("task: mnist, mnist_cnn, mnist_resnet, news, pcb", "profile: article, full, quick, smoke",
                  "optim: adam, adamw, momentum, sgd", "experiment: curve_mnist, curve_news, curve_pcb, e1, e10,"):
         assert line in result.stdout

@@ -77,6 +77,24 @@ def test_bad_search_space_is_one_line(overrides, message):
     assert "\n" not in str(error.value)
 
 
+def test_help_is_tunes_own_and_no_override_of_the_command(tmp_path):
+    result = tune_cli(["--help"], tmp_path, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith("python -m paddle_reg.tune task=... regime=... trials=N [tune.lr=true] [key=value")
+    assert "python -m paddle_reg.run [-m]" not in result.stdout and "== Regimes ==" not in result.stdout
+    keys = result.stdout.split("== Tuning keys ==\n")[1].split("== Config groups")[0]
+    tune = compose_config().tune
+    for key in [*(f"tune.{k}" for k in tune if k != "space"), *(f"tune.space.{k}" for k in tune.space)]:
+        assert f"  {key} " in keys, f"{key} is not in tune --help (configs/hydra/help/tune.yaml)"
+    assert "task: mnist, mnist_cnn" in result.stdout and "\ntune:\n  study: null\n" in result.stdout
+
+    shown = tune_cli(["task=mnist", "regime=dropout", "trials=3", "--cfg", "hydra"], tmp_path, tmp_path)
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    overrides = OmegaConf.create(shown.stdout).hydra.overrides
+    assert list(overrides.task) == ["task=mnist", "regime=dropout", "trials=3"]  # what hashes and reports see
+    assert list(overrides.hydra) == ["hydra/help=tune"]
+
+
 def test_bad_tune_input_exits_2_with_one_line(mnist_root, tmp_path):
     result = tune_cli(TUNE + ["trials=0"], tmp_path, mnist_root)
     assert result.returncode == 2 and result.stderr.strip() == \
@@ -129,6 +147,8 @@ def test_study_trials_are_runs_pruned_ones_recorded_and_the_report_reruns_the_be
                  "Effect against", f"trial {best.number}:"):
         assert part in html
     assert "not drawn" not in html and (report / "report.pdf").stat().st_size > 10_000
+    assert "python -m paddle_reg.tune " in html and "hydra/help" not in html  # tune's own help choice is no override
+    assert "tune.space.dropout=&#39;{low:0.05,high:0.95}&#39;" in html  # quoted: a shell would brace-expand it
 
     again = tune_cli(args + ["report=false"], tmp_path, mnist_root)
     assert again.returncode == 0, again.stderr[-3000:]

@@ -117,10 +117,24 @@ def _check(cfg: DictConfig, task) -> list[Interval]:
 
 
 def storage_of(cfg: DictConfig, study: str) -> str:
-    """An RDB URL as given, else the journal file's path (in the runs folder: every node sees it)."""
-    if cfg.tune.storage:
-        return str(cfg.tune.storage)
-    return str(Path(cfg.paths.runs_dir).resolve() / "studies" / f"{study}.journal")
+    """The journal file's path (by default in the runs folder: every node sees it), or the RDB URL given; a relative
+    journal or SQLite path is made absolute here, where it was typed: pool workers and Ray tasks that report epochs
+    to the study may start in another folder."""
+    if not cfg.tune.storage:
+        return str(Path(cfg.paths.runs_dir).resolve() / "studies" / f"{study}.journal")
+    storage = str(cfg.tune.storage)
+    if "://" not in storage:
+        return str(Path(storage).resolve())
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(storage)
+    except ArgumentError:
+        return storage  # open_storage says what is wrong with it
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") or Path(url.database).is_absolute():
+        return storage
+    return url.set(database=str(Path(url.database).resolve())).render_as_string(hide_password=False)
 
 
 _STORAGES: dict = {}

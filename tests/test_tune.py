@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 from conftest import TINY, compose_config
 from paddle_reg.errors import UserError
 from paddle_reg.task_registry import get_task
-from paddle_reg.tune import open_storage, search_space
+from paddle_reg.tune import open_storage, search_space, storage_of
 
 # Slow enough learning that trials differ (lr 2e-4) and a fixed TPE seed: the same study every time.
 TUNE = [a for a in TINY if a != "report=false"] + ["regime=dropout", "train.epochs=3", "optim.lr=2e-4",
@@ -75,6 +75,20 @@ def test_bad_search_space_is_one_line(overrides, message):
     with pytest.raises(UserError, match=message) as error:
         search_space(compose_config("task=mnist", *overrides), get_task("mnist"))
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("storage,expected", [
+    (None, "{cwd}/runs/studies/s.journal"),
+    ("sqlite:///tune.db", "sqlite:///{cwd}/tune.db"),  # Ray tasks report epochs from another folder
+    ("sqlite:///tune.db?timeout=30", "sqlite:///{cwd}/tune.db?timeout=30"),
+    ("sqlite:////shared/tune.db", "sqlite:////shared/tune.db"),
+    ("postgresql://user@db/tuning", "postgresql://user@db/tuning"),
+    ("studies/s.journal", "{cwd}/studies/s.journal"),
+])
+def test_the_storage_is_the_same_from_any_folder(storage, expected, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = compose_config("task=mnist", f"tune.storage='{storage}'" if storage else "tune.storage=null")
+    assert storage_of(cfg, "s") == expected.format(cwd=Path.cwd())
 
 
 def test_help_is_tunes_own_and_no_override_of_the_command(tmp_path):

@@ -91,6 +91,16 @@ def test_the_storage_is_the_same_from_any_folder(storage, expected, tmp_path, mo
     assert storage_of(cfg, "s") == expected.format(cwd=Path.cwd())
 
 
+def test_an_rdb_url_is_a_storage_others_see_and_a_bad_one_is_one_line(tmp_path):
+    url = f"sqlite:///{tmp_path}/tune.db"
+    study = optuna.create_study(study_name="s", storage=open_storage(url))
+    study.tell(study.ask(), 0.25)
+    assert [t.value for t in optuna.load_study(study_name="s", storage=url).trials] == [0.25]  # another connection
+    with pytest.raises(UserError, match=r"^tune.storage=bogus://db cannot be opened \(.*\): give an RDB URL") as error:
+        open_storage("bogus://db")
+    assert "\n" not in str(error.value)
+
+
 def test_help_is_tunes_own_and_no_override_of_the_command(tmp_path):
     result = tune_cli(["--help"], tmp_path, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -172,7 +172,7 @@ def test_study_trials_are_runs_pruned_ones_recorded_and_the_report_reruns_the_be
         assert part in html
     assert "not drawn" not in html and (report / "report.pdf").stat().st_size > 10_000
     assert "python -m paddle_reg.tune " in html and "hydra/help" not in html  # tune's own help choice is no override
-    assert "tune.space.dropout=&#39;{low:0.05,high:0.95}&#39;" in html  # quoted: a shell would brace-expand it
+    assert "&#39;tune.space.dropout={low:0.05,high:0.95}&#39;" in html  # quoted: a shell would brace-expand it
 
     again = tune_cli(args + ["report=false"], tmp_path, mnist_root)
     assert again.returncode == 0, again.stderr[-3000:]

@@ -1,5 +1,6 @@
 """Learning curves: the planner's arms × sizes × seeds, the step budget (train.steps), a training subset per seed
-(data.resample_with_seed) in every task, the curve statistics on hand-made numbers, and a tiny curve to its report."""
+(data.resample_with_seed) in every task, the curve verdicts on hand-made numbers (the claims' comparison and rules,
+never a copy of them), and a tiny curve to its report."""
 from __future__ import annotations
 
 import csv
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 from conftest import REPO, compose_config, run_cli
 from hydra import compose, initialize_config_module
+from markupsafe import escape
 from omegaconf import OmegaConf
 from pcb_files import make_pcb_root
 from report_fixtures import epoch_history, fixture_run
@@ -19,8 +21,9 @@ from report_fixtures import epoch_history, fixture_run
 from paddle_reg.errors import UserError
 from paddle_reg.grid import effective_run_config
 from paddle_reg.optim import build_optimizer
-from paddle_reg.report.curves import (EQUIVALENT, HELPS, HURTS, INCONCLUSIVE, Comparison, Point, compare, sentences,
-                                      verdict, write_curve_report)
+from paddle_reg.report import compare as cmp
+from paddle_reg.report.curves import EQUIVALENT, HELPS, HURTS, Point, judge, readings, sentences, write_curve_report
+from paddle_reg.report.verdicts import INCONCLUSIVE, NOT_MEASURED, SUPPORTED, Margin
 from paddle_reg.run import plan_command
 from paddle_reg.runtime import seed_everything
 from paddle_reg.store import RunDir
@@ -30,7 +33,7 @@ from paddle_reg.tasks.pcb_data import board_groups
 from paddle_reg.trainer import Trainer, train_settings
 
 CURVES = sorted(p.stem for p in (REPO / "configs" / "experiment").glob("curve_*.yaml"))
-VERDICTS = {HELPS, HURTS, EQUIVALENT, INCONCLUSIVE}
+VERDICTS = {HELPS, HURTS, EQUIVALENT, INCONCLUSIVE, NOT_MEASURED}
 
 
 def plan_of(runs: Path, *overrides: str):
@@ -198,102 +201,186 @@ def test_pcb_resamples_training_pairs_per_seed_stratified_by_board_group(tmp_pat
     assert names(fixed[0]) == names(fixed[1]) == rest[:9]  # without it: the first pairs in list order
 
 
-# --- the statistics, on numbers worked out by hand --------------------------------------------------------------
+# --- the verdicts, on numbers worked out by hand ----------------------------------------------------------------
 
 def by_seed(values) -> dict[int, float]:
     return dict(enumerate(values))
 
 
+def paired(arm, none) -> cmp.Comparison:
+    return cmp.compare(by_seed(arm), by_seed(none), cmp.PAIRED)
+
+
 def test_a_clear_paired_improvement_helps_when_lower_is_better_and_hurts_when_higher_is():
     # d = −2.0, −2.2, −1.8, −2.1, −1.9: mean −2, sd √(0.1 / 4) = 0.15811, se 0.070711; t(0.975, 4) = 2.776445
-    none = by_seed([12.0, 12.0, 12.0, 12.0, 12.0])
-    arm = by_seed([10.0, 9.8, 10.2, 9.9, 10.1])
-    c = compare(arm, none, delta=0.2, better="lower")
+    c = paired([10.0, 9.8, 10.2, 9.9, 10.1], [12.0] * 5)
     half = 2.776445 * math.sqrt(0.1 / 4) / math.sqrt(5)
     assert (c.diff, c.low, c.high, c.n) == pytest.approx((-2.0, -2.0 - half, -2.0 + half, 5))
-    assert c.verdict == HELPS
-    assert compare(arm, none, delta=0.2, better="higher").verdict == HURTS
+    assert judge(c, 0.2, "lower") == (HELPS, "95 % CI beyond δ on the claimed side")
+    assert judge(c, 0.2, "higher")[0] == HURTS
 
 
 def test_a_tiny_effect_inside_delta_is_equivalent_by_tost_even_when_it_differs_from_zero():
     # d = 0.10, 0.12, 0.08, 0.11, 0.09: mean 0.1, sd 0.015811, se 0.0070711; t(0.95, 4) = 2.131847
-    none = by_seed([1.0] * 5)
-    c = compare(by_seed([1.10, 1.12, 1.08, 1.11, 1.09]), none, delta=0.2, better="lower")
+    c = paired([1.10, 1.12, 1.08, 1.11, 1.09], [1.0] * 5)
     half90 = 2.131847 * 0.015811388 / math.sqrt(5)
     assert (c.low90, c.high90) == pytest.approx((0.1 - half90, 0.1 + half90), rel=1e-5)
     assert c.low > 0  # the 95 % interval excludes 0, but the whole 90 % interval lies inside ±δ
-    # TOST: the larger one-sided p is that against +δ: t = (0.1 − 0.2) / se = −14.142, df 4
-    assert c.tost_p == pytest.approx(7.3e-5, rel=0.02) and c.verdict == EQUIVALENT
+    assert judge(c, 0.2, "lower") == (EQUIVALENT, "90 % CI inside the band (TOST)")
 
 
-def test_a_wide_interval_is_inconclusive_and_one_seed_gives_no_interval():
-    # d = −2, −1, −3: mean −2, se 1/√3; t(0.975, 2) = 4.302653: the 95 % interval [−4.48, +0.48] holds 0
-    c = compare(by_seed([10.0, 12.0, 11.0]), by_seed([12.0, 13.0, 14.0]), delta=0.2, better="lower")
-    assert (c.low, c.high) == pytest.approx((-2 - 4.302653 / math.sqrt(3), -2 + 4.302653 / math.sqrt(3)))
-    assert c.verdict == INCONCLUSIVE
-    single = compare({0: 1.0, 1: 2.0}, {0: 3.0}, delta=0.2, better="lower")  # seed 1 has no `none` to pair with
-    assert (single.n, single.low, single.verdict) == (1, None, INCONCLUSIVE)
+def test_a_change_beyond_zero_but_not_beyond_delta_is_inconclusive():
+    # d = 0.2, 0.3, 0.4: mean 0.3 > δ, se 0.1/√3; 95 % [0.3 ∓ 4.302653·se] = [+0.052, +0.548] excludes 0 but not δ;
+    # 90 % [0.3 ∓ 2.919986·se] = [+0.131, +0.469] reaches past +δ: no reading is supported
+    c = paired([1.2, 1.3, 1.4], [1.0] * 3)
+    se = 0.1 / math.sqrt(3)
+    assert (c.low, c.low90, c.high90) == pytest.approx((0.3 - 4.302653 * se, 0.3 - 2.919986 * se, 0.3 + 2.919986 * se))
+    assert judge(c, 0.2, "lower")[0] == INCONCLUSIVE
+    # what these seeds detect: (t(0.975, 2) + t(0.80, 2))·se = (4.302653 + 1.060660)·se
+    assert c.detectable == pytest.approx(5.363313 * se)
 
 
-def test_the_same_shift_at_every_seed_is_decided_on_that_shift():
-    assert compare(by_seed([2.0, 3.0, 4.0]), by_seed([1.0, 2.0, 3.0]), 0.2, "lower").verdict == HURTS
-    assert compare(by_seed([1.1, 2.1, 3.1]), by_seed([1.0, 2.0, 3.0]), 0.2, "lower").verdict == EQUIVALENT
+def test_fewer_than_three_pairs_are_not_measured_whatever_the_interval_says():
+    # d = −2, −2.1: an interval far beyond δ, from 2 seeds
+    c = paired([10.0, 9.9], [12.0, 12.0])
+    assert c.has_ci and c.high < -0.2
+    assert judge(c, 0.2, "lower") == (NOT_MEASURED, "not measured (n = 2 pairs; 3 needed)")
+    single = cmp.compare({0: 1.0, 1: 2.0}, {0: 3.0}, cmp.PAIRED)  # seed 1 has no `none` to pair with
+    assert (single.n, single.low, judge(single, 0.2, "lower")[0]) == (1, None, NOT_MEASURED)
 
 
-@pytest.mark.parametrize("diff,ci95,ci90,expected", [
-    (-1.0, (-1.5, -0.5), (-1.4, -0.6), HELPS),
-    (1.0, (0.5, 1.5), (0.6, 1.4), HURTS),
-    (0.1, (0.01, 0.19), (0.03, 0.17), EQUIVALENT),
-    (-0.15, (-0.22, -0.08), (-0.19, -0.11), EQUIVALENT),
-    (-0.15, (-0.5, -0.01), (-0.4, -0.05), INCONCLUSIVE),  # beyond 0 but |Δ| ≤ δ and not inside ±δ
-    (-1.0, (-2.5, 0.5), (-2.0, 0.0), INCONCLUSIVE),
-])
-def test_the_verdict_rule(diff, ci95, ci90, expected):
-    assert verdict(diff, ci95, ci90, delta=0.2, better="lower") == expected
+def test_the_same_shift_at_every_seed_is_decided_exactly_on_that_shift():
+    shifted = paired([2.0, 3.0, 4.0], [1.0, 2.0, 3.0])
+    assert shifted.identical and not shifted.has_ci
+    assert judge(shifted, 0.2, "lower") == (HURTS, "exact Δ beyond δ")
+    assert judge(paired([1.1, 2.1, 3.1], [1.0, 2.0, 3.0]), 0.2, "lower") == (EQUIVALENT, "exact Δ inside the band")
+    assert judge(paired([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]), 0.2, "lower")[0] == EQUIVALENT
 
 
-def test_sentences_say_where_each_arm_helps_hurts_or_is_equivalent():
-    def at(size: int, decided: str | None) -> Point:
-        comparison = Comparison(0.0, None, None, None, None, None, None, 3, decided) if decided else None
-        return Point("dropout", size, 1.0, 0.1, 3, 0.9, 1.1, 3, comparison)
+SHARED_FIELDS = ("diff", "low", "high", "low90", "high90", "p_value", "se", "detectable")
+SAME_NUMBERS = {  # arm, none (seed → value) and the curve's verdict with δ = 0.2, lower is better
+    "helps": ({0: 10.0, 1: 9.8, 2: 10.2}, {0: 12.0, 1: 12.1, 2: 11.9}, HELPS),
+    "hurts": ({0: 14.0, 1: 13.8, 2: 14.2}, {0: 12.0, 1: 12.1, 2: 11.9}, HURTS),
+    "equivalent": ({0: 12.01, 1: 12.11, 2: 11.92}, {0: 12.0, 1: 12.1, 2: 11.9}, EQUIVALENT),
+    "inconclusive": ({0: 11.0, 1: 13.0, 2: 12.5}, {0: 12.0, 1: 12.1, 2: 11.9}, INCONCLUSIVE),
+    "welch": ({0: 10.0, 1: 9.8, 2: 10.2, 3: 10.1}, {0: 12.0, 1: 12.1, 2: 11.9}, HELPS),
+    "identical": ({0: 12.0, 1: 12.1, 2: 11.9}, {0: 12.0, 1: 12.1, 2: 11.9}, EQUIVALENT),
+    "two seeds": ({0: 10.0, 1: 9.8}, {0: 12.0, 1: 12.1}, NOT_MEASURED),
+}
+
+
+@pytest.mark.parametrize("case", SAME_NUMBERS)
+@pytest.mark.parametrize("better", ["lower", "higher"])
+def test_a_curve_point_is_judged_as_a_claim_part_with_the_same_delta(case, better):
+    arm, none, expected = SAME_NUMBERS[case]
+    c = cmp.compare(arm, none, cmp.WELCH if case == "welch" else cmp.PAIRED)
+    verdict, _ = judge(c, 0.2, better)
+    if better == "higher":
+        expected = {HELPS: HURTS, HURTS: HELPS}.get(expected, expected)
+    assert verdict == expected
+    worse = "higher" if better == "lower" else "lower"
+    claims = {HELPS: Margin(better, 0.2, "δ"), HURTS: Margin(worse, 0.2, "δ"), EQUIVALENT: Margin("none", 0.2, "δ")}
+    assert {k: (m.claimed, m.delta) for k, m in readings(0.2, better).items()} == \
+        {k: (m.claimed, m.delta) for k, m in claims.items()}
+    for reading, margin in claims.items():  # the claim part "arm − none: lower by δ" (…) has the curve's verdict
+        assert (margin.judge(c)[0] == SUPPORTED) == (verdict == reading)
+        assert (margin.judge(c)[0] == NOT_MEASURED) == (verdict == NOT_MEASURED)
+
+
+def test_a_curve_metric_needs_a_better_side():
+    with pytest.raises(ValueError, match="needs a better side"):
+        judge(paired([1.0, 2.0, 3.0], [1.0, 1.0, 1.0]), 0.2, "")
+
+
+def test_sentences_say_where_each_arm_helps_hurts_is_equivalent_or_was_not_measured():
+    def at(size: int, decided: str | None, pairs: int = 3) -> Point:
+        comparison = cmp.paired([0.1 * i for i in range(pairs)]) if decided else None
+        return Point("dropout", size, 1.0, 0.1, 3, 0.9, 1.1, 3, comparison=comparison, verdict=decided)
 
     points = {"none": {500: at(500, None), 5000: at(5000, None)},
               "dropout": {500: at(500, HELPS), 2400: at(2400, HELPS), 11500: at(11500, INCONCLUSIVE),
                           55000: at(55000, EQUIVALENT)},
-              "both": {500: at(500, HURTS), 55000: at(55000, None)}}
+              "both": {500: at(500, HURTS), 2400: at(2400, NOT_MEASURED, pairs=2), 55000: at(55000, NOT_MEASURED, 0)}}
     assert sentences(points, ["none", "dropout", "both"], 0.2, "pp") == [
         "dropout helps at 500 and 2,400, is inconclusive at 11,500 and is equivalent to none (within ±0.2 pp) at "
         "55,000 training samples.",
-        "both hurts at 500 and was not measured at 55,000 training samples."]
+        "both hurts at 500 and is not measured at 2,400 (n = 2) and 55,000 (n = 0) training samples."]
+
+
+def curve_report(tmp_path: Path, errors: dict, history=None) -> tuple[Path, dict]:
+    """A curve report of none and dropout (δ = 0.2 pp) from fixture runs: (arm, size) → each seed's test error, None
+    for a failed run; ``history(size, seed, error)`` gives a run's epochs (default: three)."""
+    runs, points, labels = tmp_path / "runs", {}, {}
+    for (arm, size), values in errors.items():
+        points[f"{arm}@{size}"] = (arm, size)
+        for seed, error in enumerate(values):
+            run = fixture_run(runs, arm, seed, error or 0.0, (error or 0.0) / 2, "failed" if error is None else
+                              "finished", extra_config={"data": {"train_size": size}},
+                              history=history(size, seed, error) if history else None)
+            labels[str(run.path)] = f"{arm}@{size}"
+    out = write_curve_report([RunDir(Path(p)) for p in labels], tmp_path / "report", "mnist", "python -m ...", "curve",
+                             labels, points, ["none", "dropout"], delta=0.2)
+    return out, json.loads((out.parent / "summary.json").read_text())
 
 
 def test_a_curve_report_from_hand_made_runs_says_where_dropout_pays_off_and_where_none_had_not_converged(tmp_path):
-    runs, points, labels = tmp_path / "runs", {}, {}
     # test errors (fractions): at 100 images dropout − none = −5, −5.5, −4.5 pp (95 % interval −5 ± 4.303·0.5/√3);
     # at 1,000 it is +0.01, +0.01, −0.01 pp (90 % interval 0.0033 ± 2.920·0.01155/√3, inside ±0.2)
     errors = {("none", 100): [0.20, 0.21, 0.19], ("dropout", 100): [0.15, 0.155, 0.145],
               ("none", 1000): [0.05, 0.051, 0.049], ("dropout", 1000): [0.0501, 0.0511, 0.0489]}
-    for (arm, size), values in errors.items():
-        points[f"{arm}@{size}"] = (arm, size)
-        for seed, error in enumerate(values):
-            end = error + 0.01 * seed
-            curve = np.linspace(0.5, end, 8) if size == 100 else [0.3, 0.1, 0.06] + [end] * 5  # still falling / flat
-            run = fixture_run(runs, arm, seed, error, error / 2, extra_config={"data": {"train_size": size}},
-                              history=epoch_history(list(curve)))
-            labels[str(run.path)] = f"{arm}@{size}"
-    out = write_curve_report([RunDir(Path(p)) for p in labels], tmp_path / "report", "mnist", "python -m ...", "curve",
-                             labels, points, ["none", "dropout"], delta=0.2)
-    summary = json.loads((out.parent / "summary.json").read_text())
+
+    def history(size: int, seed: int, error: float) -> list[dict]:
+        end = error + 0.01 * seed
+        return epoch_history(list(np.linspace(0.5, end, 8) if size == 100 else [0.3, 0.1, 0.06] + [end] * 5))
+
+    out, summary = curve_report(tmp_path, errors, history)
     assert summary["sentences"] == ["dropout helps at 100 and is equivalent to none (within ±0.2 pp) at 1,000 "
                                     "training samples."]
-    at_100 = summary["points"]["dropout"]["100"]["comparison"]
-    assert (at_100["diff"], at_100["low"]) == pytest.approx((-5.0, -5.0 - 4.302653 * 0.5 / math.sqrt(3)))
+    at_100 = summary["points"]["dropout"]["100"]
+    assert (at_100["comparison"]["diff"], at_100["comparison"]["low"]) == pytest.approx(
+        (-5.0, -5.0 - 4.302653 * 0.5 / math.sqrt(3)))
+    for size, verdict in ((100, HELPS), (1000, EQUIVALENT)):  # the same numbers through report/compare.py
+        shared = cmp.compare(by_seed(100 * np.array(errors[("dropout", size)])),
+                             by_seed(100 * np.array(errors[("none", size)])), cmp.PAIRED)
+        found = summary["points"]["dropout"][str(size)]
+        assert found["comparison"]["analysis"] == cmp.PAIRED and found["verdict"] == verdict
+        assert [found["comparison"][k] for k in SHARED_FIELDS] == pytest.approx(
+            [getattr(shared, k) for k in SHARED_FIELDS])
+        assert (found["verdict"], found["why"]) == judge(shared, 0.2, "lower")
     assert summary["baseline_warning"].startswith("At 100 training samples the none arm was still improving")
     assert summary["regimes"]["none@100"]["diagnosis"]["convergence"]["status"] == "still improving"
     assert summary["regimes"]["none@1000"]["diagnosis"]["convergence"]["status"] == "converged"
     assert summary["regimes"]["dropout@1000"]["stats"]["test_error"]["n"] == 3
     html = out.read_text()
     assert summary["baseline_warning"] in html and "still improving · " in html
+
+
+def test_a_curve_report_states_the_shared_edge_cases_in_its_table(tmp_path):
+    # test errors (fractions); seed 2 of dropout@100 failed; dropout@800 ran a fourth seed that none did not
+    errors = {("none", 100): [0.20, 0.21, 0.19], ("dropout", 100): [0.15, 0.155, None],
+              ("none", 200): [0.10, 0.11, 0.09], ("dropout", 200): [0.10, 0.11, 0.09],
+              ("none", 400): [0.05, 0.06, 0.04], ("dropout", 400): [0.04, 0.07, 0.05],
+              ("none", 800): [0.03, 0.031, 0.029], ("dropout", 800): [0.02, 0.021, 0.019, 0.02]}
+    out, summary = curve_report(tmp_path, errors)
+    assert summary["sentences"] == ["dropout is not measured at 100 (n = 2), is equivalent to none (within ±0.2 pp) "
+                                    "at 200, is inconclusive at 400 and helps at 800 training samples."]
+    found = summary["points"]["dropout"]
+    assert (found["100"]["verdict"], found["100"]["why"]) == (NOT_MEASURED, "not measured (n = 2 pairs; 3 needed)")
+    assert found["200"]["comparison"]["identical"] and found["200"]["evidence"] == "identical in all 3 seeds"
+    assert found["200"]["why"] == "exact Δ inside the band"
+    # d = −1, +1, +1 pp: sd 2/√3, se 2/3; detectable (t(0.975, 2) + t(0.80, 2))·se = 5.363313·2/3 = 3.58 pp
+    assert found["400"]["verdict"] == INCONCLUSIVE and found["400"]["comparison"]["detectable"] == pytest.approx(
+        5.363313 * 2 / 3)
+    assert found["400"]["power"].startswith("detectable at 80 % power with n = 3: ±3.6 pp; an effect of δ = 0.2 pp")
+    welch = cmp.welch([2.0, 2.1, 1.9, 2.0], [3.0, 3.1, 2.9])  # the seeds differ: Welch, as compare.design says
+    assert found["800"]["comparison"]["analysis"] == cmp.WELCH and found["800"]["verdict"] == HELPS
+    assert [found["800"]["comparison"][k] for k in SHARED_FIELDS] == pytest.approx(
+        [getattr(welch, k) for k in SHARED_FIELDS])
+    assert found["400"]["comparison"]["welch"]["analysis"] == cmp.WELCH  # beside a paired comparison
+    html = out.read_text()
+    for shown in ("not measured (n = 2 pairs; 3 needed)", "identical in all 3 seeds", found["400"]["power"],
+                  "n = 4 vs 3 (Welch)", "n = 3 (paired by seed)", 'class="verdict not-measured"', str(escape(cmp.DESIGN_RULE))):
+        assert shown in html
 
 
 # --- a whole curve, tiny --------------------------------------------------------------------------------------

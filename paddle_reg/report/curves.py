@@ -1,13 +1,11 @@
 """Learning-curve reports: each arm's headline metric and its difference to `none` against the training-set size, and
 at which sizes each regularizer helps, hurts or is equivalent to none.
 
-At each size an arm is compared with `none` over the seeds both finished, paired by seed: a seed's runs share their
-initialization and batch order and, with ``data.resample_with_seed``, their training subset. With d the per-seed
-differences (arm − none) in the metric's report unit and δ the smallest effect that matters:
-
-- equivalent: the 90 % t-interval of mean(d) lies inside (−δ, +δ) (two one-sided tests, TOST, each at α = 0.05);
-- helps / hurts: the 95 % t-interval excludes 0 on the metric's better / worse side and |mean(d)| > δ;
-- inconclusive: anything else, or fewer than 2 paired seeds.
+A curve point is judged as a claim part is, with the curve's δ: the arm is compared with `none` at that size by the
+analysis the runs' structure calls for (report/compare.py: paired by seed when both ran the same seeds on the same
+architecture and data, Welch otherwise), and that comparison is read as three claim parts (``readings``) by the
+claims' rules (report/verdicts.py, ``Margin.judge``), including their edge cases: fewer than 3 runs a side, zero
+spread, and the detectable effect of an inconclusive point.
 """
 from __future__ import annotations
 
@@ -25,67 +23,44 @@ from scipy import stats
 from paddle_reg.report import diagnosis, plots
 from paddle_reg.report.build import render, write_html_pdf
 from paddle_reg.report.collect import RegimeSummary, read_runs, report_metrics, shown_path, summarize
+from paddle_reg.report.compare import DESIGN_RULE, LEVEL, WELCH, Comparison, compare_arms
+from paddle_reg.report.verdicts import (EDGE_RULE, INCONCLUSIVE, NOT_MEASURED, SUPPORTED, Margin, describe, power,
+                                        unit_of)
 from paddle_reg.store import RunDir, write_atomic
 from paddle_reg.task_api import ReportMetric
 
-HELPS, HURTS, EQUIVALENT, INCONCLUSIVE = "helps", "hurts", "equivalent", "inconclusive"
-CI_LEVEL = 0.95  # the interval of the effect and of each point's mean
-TOST_LEVEL = 0.90  # TOST at α = 0.05: both one-sided tests reject exactly when this interval lies inside ±δ
+HELPS, HURTS, EQUIVALENT = "helps", "hurts", "equivalent"
 BASELINE = "none"
+CURVE_RULE = ("A point is read as three claim parts with the curve's δ and judged by the claims' rules: it helps when "
+              "a change of at least δ to the metric's better side is supported (95 % CI beyond δ on that side), hurts "
+              "when one to the worse side is, and is equivalent to none when no effect is (90 % CI inside ±δ: two "
+              "one-sided tests, TOST, at α = 0.05); it is inconclusive otherwise.")
 
 
-@dataclass
-class Comparison:
-    """arm − none at one size: the mean paired difference, its intervals and tests, and the verdict."""
-
-    diff: float
-    low: float | None  # the 95 % interval
-    high: float | None
-    low90: float | None  # the 90 % interval TOST decides on
-    high90: float | None
-    p_value: float | None  # two-sided paired t-test against 0
-    tost_p: float | None  # the larger one-sided p of the tests against −δ and +δ
-    n: int  # paired seeds
-    verdict: str
-
-
-def _interval(result, level: float) -> tuple[float, float]:
-    ci = result.confidence_interval(confidence_level=level)
-    return float(ci.low), float(ci.high)
-
-
-def verdict(diff: float, ci95: tuple[float, float], ci90: tuple[float, float], delta: float, better: str) -> str:
-    """The rule of the module doc on one comparison; ``better`` is "lower" or "higher"."""
-    if -delta < ci90[0] and ci90[1] < delta:
-        return EQUIVALENT
-    if abs(diff) > delta and (ci95[0] > 0 or ci95[1] < 0):
-        return HELPS if (ci95[1] < 0) == (better == "lower") else HURTS
-    return INCONCLUSIVE
-
-
-def compare(values: dict[int, float], baseline: dict[int, float], delta: float, better: str) -> Comparison:
-    """``values`` − ``baseline`` paired by seed (seed → metric), judged against ``delta``."""
+def readings(delta: float, better: str) -> dict[str, Margin]:
+    """The claim parts a point is read as: a change of at least δ to the better side, to the worse side, none within ±δ."""
     if better not in ("lower", "higher"):
         raise ValueError(f"a curve's metric needs a better side, not {better!r}")
-    seeds = sorted(set(values) & set(baseline))
-    d = np.array([values[s] - baseline[s] for s in seeds], dtype=float)
-    diff = float(d.mean()) if len(d) else float("nan")
-    if len(d) < 2:
-        return Comparison(diff, None, None, None, None, None, None, len(d), INCONCLUSIVE)
-    if np.ptp(d) == 0.0:  # every seed moved by the same amount: the intervals shrink to that point
-        ci95 = ci90 = (diff, diff)
-        p_value, tost_p = float(diff == 0.0), float(abs(diff) >= delta)
-    else:
-        test = stats.ttest_1samp(d, 0.0)
-        ci95, ci90, p_value = _interval(test, CI_LEVEL), _interval(test, TOST_LEVEL), float(test.pvalue)
-        tost_p = max(float(stats.ttest_1samp(d, -delta, alternative="greater").pvalue),
-                     float(stats.ttest_1samp(d, delta, alternative="less").pvalue))
-    return Comparison(diff, *ci95, *ci90, p_value, tost_p, len(d), verdict(diff, ci95, ci90, delta, better))
+    reason = "the curve's smallest effect that matters (curve.delta)"
+    worse = "higher" if better == "lower" else "lower"
+    return {HELPS: Margin(better, delta, reason), HURTS: Margin(worse, delta, reason),
+            EQUIVALENT: Margin("none", delta, reason)}
+
+
+def judge(c: Comparison, delta: float, better: str) -> tuple[str, str]:
+    """(verdict, the condition that decided it): the reading the claims' rules support, else inconclusive; not
+    measured below their minimum of runs."""
+    for verdict, margin in readings(delta, better).items():
+        found, why = margin.judge(c)
+        if found in (SUPPORTED, NOT_MEASURED):
+            return (verdict if found == SUPPORTED else NOT_MEASURED), why
+    return INCONCLUSIVE, "the 95 % CI is not beyond δ on either side and the 90 % CI not inside ±δ"
 
 
 @dataclass
 class Point:
-    """One arm at one size: the metric over its finished seeds, the 95 % t-interval of the mean, the comparison."""
+    """One arm at one size: the metric over its finished seeds, the 95 % t-interval of the mean, and (for an arm other
+    than `none`) its comparison with `none` and the verdict on it."""
 
     arm: str
     size: int
@@ -95,8 +70,36 @@ class Point:
     low: float | None
     high: float | None
     planned: int  # runs planned
-    comparison: Comparison | None = None  # None for `none` itself, or when either side has no finished run
     regime: str = ""  # the regime diagnosis's tag (report/diagnosis.py), e.g. "converged · overfits"
+    comparison: Comparison | None = None  # None for `none` itself, or when either side has no finished run
+    verdict: str | None = None  # None for `none` itself
+    why: str = ""  # the condition that decided the verdict
+    evidence: str = ""  # the comparison in words (verdicts.describe)
+    power: str = ""  # an inconclusive point's detectable effect and the seeds that would detect δ
+
+    def decide(self, c: Comparison | None, delta: float, metric: ReportMetric) -> None:
+        """Set the comparison with `none` (None: a side without finished runs) and the verdict on it."""
+        unit = unit_of(metric)
+        if c is None:
+            self.verdict, self.why, self.evidence = NOT_MEASURED, "not measured (n = 0)", "no finished runs to compare"
+            return
+        self.comparison, self.evidence = c, describe(c, unit)
+        self.verdict, self.why = judge(c, delta, metric.better)
+        if self.verdict == INCONCLUSIVE:
+            self.power = power(c, readings(delta, metric.better)[EQUIVALENT], unit)
+
+    @property
+    def sample(self) -> str:
+        """The comparison's n: pairs, or each side's runs for Welch."""
+        c = self.comparison
+        if c is None:
+            return "n = 0"
+        return f"n = {c.n} vs {c.n_base}" if c.analysis == WELCH else f"n = {c.n}"
+
+    def to_json(self) -> dict:
+        data = {k: v for k, v in asdict(self).items() if k not in ("arm", "size")}
+        data["comparison"] = self.comparison.to_json() if self.comparison else None
+        return data
 
 
 def point(arm: str, size: int, summary: RegimeSummary | None, metric: str) -> Point:
@@ -107,7 +110,11 @@ def point(arm: str, size: int, summary: RegimeSummary | None, metric: str) -> Po
     mean = float(values.mean())
     if len(values) < 2:
         return Point(arm, size, mean, 0.0, 1, None, None, planned)
-    low, high = _interval(stats.ttest_1samp(values, 0.0), CI_LEVEL) if np.ptp(values) else (mean, mean)
+    if np.ptp(values):
+        ci = stats.ttest_1samp(values, 0.0).confidence_interval(LEVEL)
+        low, high = float(ci.low), float(ci.high)
+    else:
+        low = high = mean
     return Point(arm, size, mean, float(values.std(ddof=1)), len(values), low, high, planned)
 
 
@@ -118,18 +125,17 @@ def _joined(items: list) -> str:
 
 
 def sentences(points: dict[str, dict[int, Point]], arms: list[str], delta: float, unit: str) -> list[str]:
-    """Per arm: at which training-set sizes it helps, hurts, is equivalent to none or is inconclusive."""
+    """Per arm: at which training-set sizes it helps, hurts, is equivalent to none, is inconclusive or not measured."""
     said = {HELPS: "helps", HURTS: "hurts", EQUIVALENT: f"is equivalent to none (within ±{delta:g} {unit})",
-            INCONCLUSIVE: "is inconclusive", None: "was not measured"}
+            INCONCLUSIVE: "is inconclusive", NOT_MEASURED: "is not measured"}
     lines = []
     for arm in arms:
         if arm == BASELINE:
             continue
-        by_verdict: dict[str | None, list[int]] = {}
+        by_verdict: dict[str, list] = {}
         for size, p in points[arm].items():
-            by_verdict.setdefault(p.comparison.verdict if p.comparison else None, []).append(size)
-        parts = [f"{said[v]} at {_joined(sizes)}" for v, sizes in sorted(by_verdict.items(),
-                                                                               key=lambda item: item[1][0])]
+            by_verdict.setdefault(p.verdict, []).append(f"{size:,} ({p.sample})" if p.verdict == NOT_MEASURED else size)
+        parts = [f"{said[v]} at {_joined(sizes)}" for v, sizes in by_verdict.items()]
         lines.append(f"{arm} {_joined(parts)} training samples.")
     return lines
 
@@ -168,9 +174,8 @@ def build_curve_context(run_dirs: list[RunDir], task: str, command: str, profile
                 continue
             for size in sizes:
                 base, mine = summaries.get(label_of[(BASELINE, size)]), summaries.get(label_of[(arm, size)])
-                if base and mine and base.by_seed(head.name) and mine.by_seed(head.name):
-                    grid[arm][size].comparison = compare(mine.by_seed(head.name), base.by_seed(head.name), delta,
-                                                         head.better)
+                measured = base and mine and base.by_seed(head.name) and mine.by_seed(head.name)
+                grid[arm][size].decide(compare_arms(mine, base, head.name) if measured else None, delta, head)
     first = next((r for r in records if r.info.get("environment")), None)
     train = first.run_config.get("train", {}) if first else {}
     unit = "pp" if head.unit == "%" else head.unit
@@ -190,7 +195,7 @@ def build_curve_context(run_dirs: list[RunDir], task: str, command: str, profile
         "records": sorted(records, key=lambda r: (points[r.group][1], arms.index(points[r.group][0]), r.seed)),
         "labels": points,
         "figure": base64.b64encode(plots.size_curves(grid, arms, sizes, delta, head.label, head.unit, unit)).decode(),
-        "rules": {"level": CI_LEVEL, "tost_level": TOST_LEVEL},
+        "rules": (CURVE_RULE, DESIGN_RULE, EDGE_RULE),
     }
 
 
@@ -209,8 +214,8 @@ def _summary_json(context: dict) -> dict:
                             "diagnosis": context["diagnoses"][label].to_json()}
                     for label, s in context["summaries"].items()},
         "delta": context["delta"], "steps": context["steps"], "resample_with_seed": context["resampled"],
-        "points": {arm: {str(size): {k: v for k, v in asdict(p).items() if k not in ("arm", "size")}
-                         for size, p in by_size.items()} for arm, by_size in context["points"].items()},
+        "points": {arm: {str(size): p.to_json() for size, p in by_size.items()}
+                   for arm, by_size in context["points"].items()},
         "sentences": context["sentences"], "baseline_warning": context["baseline_warning"],
     }
 

@@ -324,9 +324,9 @@ def _field(items: list, key: str) -> np.ndarray:
 def size_curves(points: dict, arms: list[str], sizes: list[int], delta: float, label: str, unit: str,
                 delta_unit: str) -> bytes:
     """A learning curve against the training-set size (log x): left the metric per arm (band: the 95 % t-interval of
-    the mean over seeds), right each arm − none (band: its paired 95 % interval; grey: the ±δ of equivalence).
-    ``points``: arm → size → a ``curves.Point`` (``mean``, ``low``, ``high``, ``comparison`` with ``diff``, ``low``,
-    ``high``)."""
+    the mean over seeds), right each arm − none (band: its 95 % interval, none without spread; grey: the ±δ of
+    equivalence). ``points``: arm → size → a ``curves.Point`` (``mean``, ``low``, ``high``, ``comparison``: a
+    ``compare.Comparison``)."""
     _setup_fonts()
     palette = colors(arms)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.9), constrained_layout=True)

@@ -38,7 +38,7 @@ CURVE_RULE = ("A point is read as three claim parts with the curve's δ and judg
 
 
 def readings(delta: float, better: str) -> dict[str, Margin]:
-    """The claim parts a point is read as: a change of at least δ to the better side, to the worse side, none within ±δ."""
+    """The claim parts a point is read as: a change of at least δ to the better side, to the worse side; none (±δ)."""
     if better not in ("lower", "higher"):
         raise ValueError(f"a curve's metric needs a better side, not {better!r}")
     reason = "the curve's smallest effect that matters (curve.delta)"

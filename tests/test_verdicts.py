@@ -79,6 +79,9 @@ def test_zero_spread_is_an_exact_statement_judged_on_delta():
     shifted = paired([2.0, 2.0, 2.0])
     assert HIGHER.judge(shifted) == (v.SUPPORTED, "exact Δ beyond δ")
     assert v.describe(shifted, " pp") == "Δ = +2 pp in every one of the 3 seeds (no spread)"
+    on_the_edge = paired([1.0, 1.0, 1.0])  # Δ = δ exactly: inside the ±δ band, so not beyond δ
+    assert HIGHER.judge(on_the_edge) == (v.REFUTED, "exact Δ short of δ")
+    assert v.Margin("none", 1.0, "").judge(on_the_edge) == (v.SUPPORTED, "exact Δ inside the band")
 
 
 def test_inconclusive_parts_state_power():

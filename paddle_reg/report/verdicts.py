@@ -110,7 +110,7 @@ class Margin:
     def _effect(self, c: Comparison, sign: float) -> tuple[str, str]:
         delta = self.delta
         if c.identical:
-            return (SUPPORTED, "exact Δ beyond δ") if sign * c.diff >= delta else (REFUTED, "exact Δ short of δ")
+            return (SUPPORTED, "exact Δ beyond δ") if sign * c.diff > delta else (REFUTED, "exact Δ short of δ")
         low95 = min(sign * c.low, sign * c.high)
         low90, high90 = sorted((sign * c.low90, sign * c.high90))
         if low95 > delta:

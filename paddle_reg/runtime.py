@@ -74,19 +74,19 @@ def seed_everything(seed: int) -> None:
     paddle.seed(seed)
 
 
-def _git(*args: str) -> str | None:
+def _git(*args: str, cwd: Path) -> str | None:
     try:
-        out = subprocess.run(["git", *args], cwd=Path(__file__).resolve().parent, capture_output=True, text=True,
-                             timeout=5)
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() if out.returncode == 0 else None
 
 
-def git_commit() -> str | None:
-    """The suite's commit, with ``+dirty`` when its tracked files have uncommitted changes."""
-    commit = _git("rev-parse", "--short", "HEAD")
-    if commit and _git("status", "--porcelain", "--untracked-files=no"):
+def git_commit(where: Path = Path(__file__).resolve().parent) -> str | None:
+    """The commit of the checkout holding ``where`` (the suite's), with ``+dirty`` when tracked files other than the
+    generated reports (``reports/`` at the checkout's top) have uncommitted changes."""
+    commit = _git("rev-parse", "--short", "HEAD", cwd=where)
+    if commit and _git("status", "--porcelain", "--untracked-files=no", "--", ":(top,exclude)reports", cwd=where):
         commit += "+dirty"
     return commit or None
 

@@ -11,7 +11,7 @@ from paddle_reg.errors import UserError
 
 CLASSES = ("open", "short", "mousebite", "spur", "copper", "pin-hole")  # file type ids 1..6
 IMAGE_SIZE = 640  # every DeepPCB image is 640×640
-INPUT_MODES = {"test": ("_test",), "pair": ("_test", "_temp")}  # image suffixes stacked as channels
+INPUT_MODES = ("test", "pair", "diff")  # channels: tested | tested, template | tested, |tested − template|
 LISTS = {"trainval": "trainval.txt", "test": "test.txt"}
 FOLDER = "deeppcb/PCBData"
 
@@ -90,19 +90,33 @@ def read_gray(path: Path) -> np.ndarray:
     return image
 
 
+def read_native(folder: Path, stem: str, suffix: str) -> np.ndarray:
+    """One DeepPCB image at its native 640×640; another size is a UserError."""
+    image = read_gray(folder / f"{stem}{suffix}.jpg")
+    if image.shape != (IMAGE_SIZE, IMAGE_SIZE):
+        raise UserError(f"image {folder / f'{stem}{suffix}.jpg'} is {image.shape[1]}×{image.shape[0]}, "
+                        f"DeepPCB images are {IMAGE_SIZE}×{IMAGE_SIZE}")
+    return image
+
+
+def input_channels(folder: Path, stem: str, mode: str) -> list[np.ndarray]:
+    """The channels of one pair for an input ``mode`` (INPUT_MODES), at native size."""
+    tested = read_native(folder, stem, "_test")
+    if mode == "test":
+        return [tested]
+    template = read_native(folder, stem, "_temp")
+    return [tested, template if mode == "pair" else cv2.absdiff(tested, template)]
+
+
 def load_split(root: Path, split: str, mode: str, image_size: int, limit: int | None = None) -> PcbSplit:
     """The first ``limit`` entries of a split list, images resized to ``image_size`` and boxes scaled with them."""
     folder = root / FOLDER
     entries = read_list(folder / LISTS[split])[:limit]
     scale = image_size / IMAGE_SIZE
-    images = np.empty((len(entries), len(INPUT_MODES[mode]), image_size, image_size), np.uint8)
+    images = np.empty((len(entries), 1 if mode == "test" else 2, image_size, image_size), np.uint8)
     boxes, classes = [], []
     for i, (stem, annotation) in enumerate(entries):
-        for c, suffix in enumerate(INPUT_MODES[mode]):
-            image = read_gray(folder / f"{stem}{suffix}.jpg")
-            if image.shape != (IMAGE_SIZE, IMAGE_SIZE):
-                raise UserError(f"image {folder / f'{stem}{suffix}.jpg'} is {image.shape[1]}×{image.shape[0]}, "
-                                f"DeepPCB images are {IMAGE_SIZE}×{IMAGE_SIZE}")
+        for c, image in enumerate(input_channels(folder, stem, mode)):
             images[i, c] = image if scale == 1 else cv2.resize(image, (image_size, image_size),
                                                                 interpolation=cv2.INTER_AREA)
         ann_path = folder / annotation

@@ -30,6 +30,14 @@ def test_pair_mode_stacks_tested_and_template(pcb_root):
     assert np.abs(tested.astype(int) - template.astype(int)).mean() > 100  # the defect differs from the template
 
 
+def test_diff_mode_stacks_tested_and_its_absolute_difference_from_the_template(pcb_root):
+    pair, diff = load_split(pcb_root, "test", "pair", 640), load_split(pcb_root, "test", "diff", 640)
+    assert diff.images.shape == (4, 2, 640, 640)
+    np.testing.assert_array_equal(diff.images[:, 0], pair.images[:, 0])
+    expected = np.abs(pair.images[:, 0].astype(int) - pair.images[:, 1].astype(int))
+    np.testing.assert_array_equal(diff.images[:, 1], expected)
+
+
 def test_resizing_scales_boxes_and_limit_takes_the_first_entries(pcb_root):
     full, small = load_split(pcb_root, "trainval", "test", 640, limit=3), load_split(pcb_root, "trainval", "test", 320)
     assert small.images.shape[-2:] == (320, 320) and len(full) == 3

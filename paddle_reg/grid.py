@@ -41,7 +41,7 @@ class RunSpec:
     threads: int
     device: str
     flush_denormal: bool
-    lease_timeout_s: float  # another host's lease without a heartbeat for this long is dead (paddle_reg.lease)
+    lease_timeout_s: float  # a lease without a heartbeat for this long is dead, whatever its host (paddle_reg.lease)
 
     @property
     def run_config(self) -> dict:

@@ -1,10 +1,12 @@
-"""One trainer per run: a lease file in the run folder, whoever starts the run (two commands, a retried Ray task).
+"""One holder at a time: a lease file in a folder, e.g. a run's (one trainer per run, whoever starts it: two
+commands, a retried Ray task).
 
 ``lease.json`` names its holder (pid, host, start time, heartbeat). It is read and written only under a POSIX lock
 (``fcntl.lockf``, which NFS clients pass to the server) on ``.lease.lock`` beside it, held for the few milliseconds
-of a check: the kernel drops that lock with its process, so a crash never leaves it behind. A lease whose holder is
-dead is taken over: on the same host when its pid is gone, on another host when its heartbeat is older than
-``timeout_s``. The holder refreshes the heartbeat every ``timeout_s / 4`` and deletes the file when it is done.
+of a check: the kernel drops that lock with its process, so a crash never leaves it behind. A holder is dead when
+its heartbeat is older than ``timeout_s``, whatever its host, and sooner on its own host, when its pid is gone; a
+dead holder's lease is taken over. The holder refreshes the heartbeat every ``timeout_s / 4`` and deletes the file
+when it is done. A folder may hold several leases under other names (``name``), which share its lock file.
 """
 from __future__ import annotations
 
@@ -43,10 +45,10 @@ def pid_alive(pid: int, started: int | None) -> bool:
 
 
 def holder_is_dead(holder: dict, now: float, timeout_s: float, host: str | None = None) -> bool:
-    """Same host: its pid is gone. Another host, whose processes cannot be seen: its heartbeat is stale."""
-    if holder.get("host") == (host or platform.node()):
-        return not pid_alive(holder["pid"], holder.get("pid_started"))
-    return now - holder.get("heartbeat", 0.0) > timeout_s
+    """Its heartbeat is older than ``timeout_s``, whatever the host; on its own host also as soon as its pid is gone."""
+    if now - holder.get("heartbeat", 0.0) > timeout_s:
+        return True
+    return holder.get("host") == (host or platform.node()) and not pid_alive(holder["pid"], holder.get("pid_started"))
 
 
 def describe(holder: dict) -> str:
@@ -56,9 +58,9 @@ def describe(holder: dict) -> str:
 class Lease:
     """``acquire()`` returns None when this process holds the run, else the live holder's record."""
 
-    def __init__(self, run_path: Path, timeout_s: float):
-        self.path = Path(run_path) / LEASE_FILE
-        self.lock_path = Path(run_path) / LOCK_FILE
+    def __init__(self, folder: Path, timeout_s: float, name: str = LEASE_FILE):
+        self.path = Path(folder) / name
+        self.lock_path = Path(folder) / LOCK_FILE
         self.timeout_s = timeout_s
         self.token = uuid.uuid4().hex
         self.lost = False  # another process took the lease over (this one's heartbeat went stale)
@@ -120,7 +122,7 @@ class Lease:
                 self.path.unlink()
 
 
-def holder(run_path: Path, timeout_s: float) -> dict | None:
-    """The live holder of a run's lease, or None (no lease, or its holder is dead)."""
-    record = Lease(run_path, timeout_s)._read()
+def holder(folder: Path, timeout_s: float, name: str = LEASE_FILE) -> dict | None:
+    """The live holder of a folder's lease (a run's by default), or None (no lease, or its holder is dead)."""
+    record = Lease(folder, timeout_s, name)._read()
     return record if record is not None and not holder_is_dead(record, time.time(), timeout_s) else None

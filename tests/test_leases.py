@@ -28,12 +28,14 @@ def dead_pid() -> int:
     return child.pid
 
 
-def test_holder_is_dead_by_pid_on_this_host_and_by_heartbeat_elsewhere():
+def test_holder_is_dead_by_its_heartbeat_on_any_host_and_sooner_by_its_pid_on_its_own():
     now = time.time()
-    me = {"pid": os.getpid(), "pid_started": leases.process_start(os.getpid()), "host": platform.node()}
+    me = {"pid": os.getpid(), "pid_started": leases.process_start(os.getpid()), "host": platform.node(),
+          "heartbeat": now - 30}
     assert not leases.holder_is_dead(me, now, 60)
     assert leases.holder_is_dead({**me, "pid": dead_pid()}, now, 60)
     assert leases.holder_is_dead({**me, "pid_started": -1}, now, 60)  # the pid was reused by another process
+    assert leases.holder_is_dead(me, now + 31, 60)  # alive, but not refreshed for longer than the timeout
     other = {"pid": 1, "host": "elsewhere", "heartbeat": now - 30}
     assert not leases.holder_is_dead(other, now, 60)
     assert leases.holder_is_dead(other, now + 31, 60)

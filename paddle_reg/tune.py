@@ -26,6 +26,7 @@ from paddle_reg.errors import UserError
 log = logging.getLogger("paddle_reg")
 LR = "lr"
 STALE = "stale"  # user attribute of a trial whose process died: failed, and its values enqueued again
+TUNERS = "tuners"  # <runs_dir>/studies/tuners/: the leases of the tune processes running trials
 
 
 @dataclass(frozen=True)
@@ -188,19 +189,19 @@ class TrialReporter:
         return trial.should_prune()
 
 
-def _holder_dead(trial, timeout_s: float) -> bool:
-    from paddle_reg.lease import holder_is_dead
+def tuner_lease(runs_dir: Path, timeout_s: float):
+    """This tune process's lease, held while it runs trials: each trial names its file (user attribute ``tuner``), so
+    any process that shares the study can tell, on any host, whether the trial's process is alive."""
+    import uuid
 
-    attrs = trial.user_attrs
-    if attrs.get("host") != platform.node():  # another host's process cannot be seen from here: its own host retries
-        return False
-    return holder_is_dead({"pid": attrs.get("pid"), "pid_started": attrs.get("pid_started"), "host": attrs["host"]},
-                          time.time(), timeout_s)
+    from paddle_reg.lease import Lease
+
+    return Lease(runs_dir / "studies" / TUNERS, timeout_s, name=f"{uuid.uuid4().hex}.json")
 
 
 def retry_stale_trials(study, timeout_s: float) -> int:
-    """Trials left running by a dead tune process of this host are failed and their values enqueued again: the new
-    trial finds their run and resumes it from its checkpoint."""
+    """Trials left running by a dead tune process (its lease dead, on whichever host) whose run no live process
+    trains are failed and their values enqueued again: the new trial finds their run and resumes it."""
     import optuna
     from optuna.trial import TrialState
 
@@ -208,8 +209,11 @@ def retry_stale_trials(study, timeout_s: float) -> int:
 
     retried = 0
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        run = trial.user_attrs.get("run")
-        if not _holder_dead(trial, timeout_s) or (run and holder(Path(run), timeout_s) is not None):
+        tuner, run = trial.user_attrs.get("tuner"), trial.user_attrs.get("run")
+        if tuner is None:  # just asked for: its process has not named itself yet
+            continue
+        if holder(Path(tuner).parent, timeout_s, Path(tuner).name) is not None \
+                or (run and holder(Path(run), timeout_s) is not None):
             continue
         try:  # the storage's own calls: Optuna's public API ends only the trials of this process
             study._storage.set_trial_user_attr(trial._trial_id, STALE, True)
@@ -235,9 +239,9 @@ class Objective:
     """One trial: its values into the config, its run executed (trained, resumed or found done), its value read."""
 
     def __init__(self, cfg: DictConfig, task, intervals: list[Interval], executor, storage: str, study_name: str,
-                 data_root: Path):
+                 data_root: Path, tuner: Path):
         self.cfg, self.task, self.intervals, self.executor = cfg, task, intervals, executor
-        self.storage, self.study_name, self.data_root = storage, study_name, data_root
+        self.storage, self.study_name, self.data_root, self.tuner = storage, study_name, data_root, tuner
         self.monitor = monitored(cfg, task)[0]
 
     def spec(self, values: dict):
@@ -252,13 +256,12 @@ class Objective:
 
         from paddle_reg.executors import LEASE_POLL_S
         from paddle_reg.grid import LEASED
-        from paddle_reg.lease import process_start
 
+        trial.set_user_attr("tuner", str(self.tuner))  # first: until then no process can tell whether it is alive
         values = {i.key: trial.suggest_float(i.key, i.low, i.high, log=i.log) for i in self.intervals}
         spec = self.spec(values)
         run = spec.run_dir
-        for key, value in (("run", str(run.path)), ("host", platform.node()), ("pid", os.getpid()),
-                           ("pid_started", process_start(os.getpid()))):
+        for key, value in (("run", str(run.path)), ("host", platform.node()), ("pid", os.getpid())):
             trial.set_user_attr(key, value)
         for record in run.history():  # epochs a resumed run trained before: the pruner sees the whole curve
             trial.report(record[f"val_{self.monitor}"], record["epoch"])
@@ -300,10 +303,8 @@ def run_study(cfg: DictConfig, task, intervals: list[Interval], data_root: Path)
     storage = storage_of(cfg, name)
     metric, mode = monitored(cfg, task)
     direction = "minimize" if mode == "min" else "maximize"
-    sampler = optuna.samplers.TPESampler(n_startup_trials=cfg.tune.startup_trials, seed=cfg.tune.sampler_seed,
-                                         constant_liar=cfg.jobs > 1)
     pruner = median_pruner(cfg.tune.startup_trials, cfg.tune.warmup_epochs)
-    study = optuna.create_study(study_name=name, storage=open_storage(storage), sampler=sampler, pruner=pruner,
+    study = optuna.create_study(study_name=name, storage=open_storage(storage), sampler=tpe_sampler(cfg), pruner=pruner,
                                 direction=direction, load_if_exists=True)
     study.set_user_attr("metric", metric)
     if study.direction.name.lower() != direction:
@@ -317,19 +318,34 @@ def run_study(cfg: DictConfig, task, intervals: list[Interval], data_root: Path)
              f"running {remaining}" if remaining > 0 else "nothing to run")
     if remaining > 0:
         runs_dir = Path(cfg.paths.runs_dir).resolve()
+        tuner = tuner_lease(runs_dir, cfg.lease_timeout_s)
+        tuner.acquire()  # a new file of its own: nobody else holds it
         executor = executor_for(cfg, runs_dir)(cfg.jobs)
-        objective = Objective(cfg, task, intervals, executor, storage, name, data_root)
+        objective = Objective(cfg, task, intervals, executor, storage, name, data_root, tuner.path)
 
-        def enough(study, trial) -> None:  # trials=N is the study's total over every process that shares it
-            if counted(study) >= cfg.trials:
+        def after_trial(study, trial) -> None:
+            # a process that died elsewhere: its trials are tried again here, by those that remain
+            if retry_stale_trials(study, cfg.lease_timeout_s):
+                log.info("study %s: trial(s) of a dead process enqueued again", name)
+            if counted(study) >= cfg.trials:  # trials=N is the study's total over every process that shares it
                 study.stop()
 
         try:
-            study.optimize(objective, n_trials=remaining, n_jobs=cfg.jobs, callbacks=[enough],
+            study.optimize(objective, n_trials=remaining, n_jobs=cfg.jobs, callbacks=[after_trial],
                            catch=(), gc_after_trial=False)
         finally:
             executor.close()
+            tuner.release()
     return study, storage
+
+
+def tpe_sampler(cfg: DictConfig):
+    """TPE with the constant liar: a running trial (this process's other jobs, or another process's) counts as a bad
+    result, so trials that run at once do not all suggest the same values."""
+    import optuna
+
+    return optuna.samplers.TPESampler(n_startup_trials=cfg.tune.startup_trials, seed=cfg.tune.sampler_seed,
+                                      constant_liar=True)
 
 
 def with_values(cfg: DictConfig, values: dict) -> DictConfig:

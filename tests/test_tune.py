@@ -17,7 +17,7 @@ from omegaconf import OmegaConf
 from conftest import TINY, compose_config
 from paddle_reg.errors import UserError
 from paddle_reg.task_registry import get_task
-from paddle_reg.tune import open_storage, search_space, storage_of
+from paddle_reg.tune import open_storage, retry_stale_trials, search_space, storage_of, tpe_sampler
 
 # Slow enough learning that trials differ (lr 2e-4) and a fixed TPE seed: the same study every time.
 TUNE = [a for a in TINY if a != "report=false"] + ["regime=dropout", "train.epochs=3", "optim.lr=2e-4",
@@ -99,6 +99,43 @@ def test_an_rdb_url_is_a_storage_others_see_and_a_bad_one_is_one_line(tmp_path):
     with pytest.raises(UserError, match=r"^tune.storage=bogus://db cannot be opened \(.*\): give an RDB URL") as error:
         open_storage("bogus://db")
     assert "\n" not in str(error.value)
+
+
+def test_tpe_keeps_running_trials_in_mind_even_with_one_job():  # other processes share the study
+    assert tpe_sampler(compose_config("task=mnist", "jobs=1"))._constant_liar
+
+
+def test_a_trial_whose_process_died_on_any_host_is_failed_and_its_values_tried_again(tmp_path):
+    from optuna.distributions import FloatDistribution
+
+    study = optuna.create_study(study_name="s", storage=open_storage(str(tmp_path / "s.journal")))
+    tuners, now = tmp_path / "studies" / "tuners", time.time()
+    elsewhere = {"token": "t", "pid": 1, "host": "elsewhere", "started": now - 600}
+
+    def running(name: str, tuner: dict, run_lease: dict | None = None):
+        """A trial started by a tune process whose lease is ``tuner``; its run's lease ``run_lease``."""
+        tuners.mkdir(parents=True, exist_ok=True)
+        (tuners / f"{name}.json").write_text(json.dumps(tuner))
+        run = tmp_path / "runs" / name
+        run.mkdir(parents=True)
+        if run_lease:
+            (run / "lease.json").write_text(json.dumps(run_lease))
+        trial = study.ask({"model.dropout.hidden": FloatDistribution(0.05, 0.95)})
+        trial.set_user_attr("tuner", str(tuners / f"{name}.json"))
+        trial.set_user_attr("run", str(run))
+        return trial
+
+    dead = running("dead", {**elsewhere, "heartbeat": now - 121})  # its machine died two minutes ago
+    alive = running("alive", {**elsewhere, "heartbeat": now - 10})
+    training = running("training", {**elsewhere, "heartbeat": now - 121}, {**elsewhere, "heartbeat": now - 10})
+    asked = study.ask()  # its process has not named its lease yet
+    assert retry_stale_trials(study, 120) == 1
+    by_number = {t.number: t for t in study.get_trials()}
+    assert by_number[dead.number].state.name == "FAIL" and by_number[dead.number].user_attrs["stale"]
+    assert [by_number[t.number].state.name for t in (alive, training, asked)] == ["RUNNING"] * 3
+    assert retry_stale_trials(study, 120) == 0  # once
+    retry = study.ask({"model.dropout.hidden": FloatDistribution(0.05, 0.95)})  # the next trial takes its values
+    assert retry.params == by_number[dead.number].params and retry.user_attrs["retry_of"] == dead.number
 
 
 def test_help_is_tunes_own_and_no_override_of_the_command(tmp_path):

@@ -111,7 +111,7 @@ def _check(cfg: DictConfig, task) -> list[Interval]:
         raise UserError(f"tune.warmup_epochs={cfg.tune.warmup_epochs} must be an integer >= 0: set e.g. "
                         f"tune.warmup_epochs=1")
     if not is_int(cfg.tune.seed) or cfg.tune.seed < 0:
-        raise UserError(f"tune.seed={cfg.tune.seed} must be an integer >= 0: set e.g. tune.seed=0")
+        raise UserError(f"tune.seed={cfg.tune.seed} must be an integer >= 0: set e.g. tune.seed=1000")
     if cfg.tune.sampler_seed is not None and not is_int(cfg.tune.sampler_seed):
         raise UserError(f"tune.sampler_seed={cfg.tune.sampler_seed} must be an integer or null")
     return intervals

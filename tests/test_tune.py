@@ -14,8 +14,9 @@ import optuna
 import pytest
 from omegaconf import OmegaConf
 
-from conftest import TINY, compose_config
+from conftest import REPO, TINY, compose_config
 from paddle_reg.errors import UserError
+from paddle_reg.report.study import objective_metric
 from paddle_reg.task_registry import get_task
 from paddle_reg.tune import open_storage, retry_stale_trials, search_space, storage_of, tpe_sampler
 
@@ -43,7 +44,7 @@ def states(study) -> dict[str, int]:
 
 
 def epoch_lines(output: str) -> int:
-    return len(re.findall(r"seed\d epoch \d+/", output))
+    return len(re.findall(r"seed\d+ epoch \d+/", output))
 
 
 @pytest.mark.parametrize("overrides,keys", [
@@ -103,6 +104,23 @@ def test_an_rdb_url_is_a_storage_others_see_and_a_bad_one_is_one_line(tmp_path):
 
 def test_tpe_keeps_running_trials_in_mind_even_with_one_job():  # other processes share the study
     assert tpe_sampler(compose_config("task=mnist", "jobs=1"))._constant_liar
+
+
+TASK_PROFILES = sorted(f"{p.parent.name}/{p.stem}" for p in (REPO / "configs" / "task_profile").glob("*/*.yaml"))
+
+
+@pytest.mark.parametrize("task_profile", TASK_PROFILES)
+def test_trials_train_with_a_seed_outside_the_seeds_the_best_values_are_rerun_over(task_profile):
+    task, profile = task_profile.split("/")
+    cfg = compose_config(f"task={task}", f"profile={profile}")
+    assert cfg.tune.seed not in cfg.seeds  # else one re-run would be the selected trial itself
+
+
+def test_the_objective_is_shown_in_the_unit_of_the_tasks_test_metric():
+    error = objective_metric("mnist", "error")
+    assert (error.label, error.unit, error.scale) == ("validation error", "%", 100)
+    loss = objective_metric("mnist", "loss")  # no test_loss among the task's report metrics: as it is
+    assert (loss.label, loss.unit, loss.scale) == ("validation loss", "", 1.0)
 
 
 def test_a_trial_whose_process_died_on_any_host_is_failed_and_its_values_tried_again(tmp_path):
@@ -202,11 +220,16 @@ def test_study_trials_are_runs_pruned_ones_recorded_and_the_report_reruns_the_be
     assert len({t.user_attrs["run"] for t in study.trials}) == 6  # hash-named: one folder per trial's values
     seed1 = list((tmp_path / "runs" / "mnist").glob("*/seed1-*"))
     assert sorted(p.parent.name for p in seed1) == ["dropout", "none"]  # the best values re-run over seeds
+    # the trials train with tune.seed (1000), the re-run over seeds [0, 1] trains runs of its own
+    assert sorted({p.name.split("-")[0] for p in (tmp_path / "runs" / "mnist" / "dropout").iterdir()}) == \
+        ["seed0", "seed1", "seed1000"]
     report = tmp_path / "reports" / "mnist" / "tune-mnist-dropout-smoke"
     html = (report / "report.html").read_text()
     for part in ("Tuning study", "Optimization history", "Parameter importances", "Parallel coordinates",
                  "Effect against", f"trial {best.number}:"):
         assert part in html
+    assert f"trial {best.number}: validation error {100 * best.value:.4g} %" in html
+    assert "optimistically biased" not in html  # tune.seed (1000) is not in seeds: no re-run is a trial's own
     assert "not drawn" not in html and (report / "report.pdf").stat().st_size > 10_000
     assert "python -m paddle_reg.tune " in html and "hydra/help" not in html  # tune's own help choice is no override
     assert "&#39;tune.space.dropout={low:0.05,high:0.95}&#39;" in html  # quoted: a shell would brace-expand it
@@ -216,6 +239,24 @@ def test_study_trials_are_runs_pruned_ones_recorded_and_the_report_reruns_the_be
     assert "6 of 6 trials done, nothing to run" in again.stdout + again.stderr
     assert epoch_lines(again.stdout + again.stderr) == 0
     assert len(load(tmp_path / "runs", "mnist-dropout-smoke").trials) == 6
+
+
+def test_tuning_lr_too_reports_what_none_keeps_and_a_rerun_that_is_the_selected_trial(mnist_root, tmp_path):
+    args = TUNE + ["tune.lr=true", "trials=2", "train.epochs=1", "seeds=[0]", "tune.seed=0"]
+    result = tune_cli(args, tmp_path, mnist_root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    study = load(tmp_path / "runs", "mnist-dropout-smoke")
+    best = study.best_trial
+    assert set(best.params) == {"model.dropout.hidden", "optim.lr"}
+    assert json.loads((Path(best.user_attrs["run"]) / "config.json").read_text())["run"]["optim"]["lr"] == \
+        best.params["optim.lr"]
+    assert not list((tmp_path / "runs" / "studies" / "tuners").glob("*.json"))  # its lease released on exit
+    report = tmp_path / "reports" / "mnist" / "tune-mnist-dropout-smoke"
+    assert (report / "report.pdf").stat().st_size > 10_000
+    html = (report / "report.html").read_text()
+    assert "<code>none</code> keeps the configured <code>optim.lr=0.0002</code>" in html
+    assert f"Seed 0 of dropout is the selected trial {best.number}'s own run" in html
+    assert f"trial {best.number}: validation error {100 * best.value:.4g} %" in html  # the task's unit, not 0.xx
 
 
 def test_a_killed_tune_process_leaves_its_trial_to_the_next_which_resumes_the_run(mnist_root, tmp_path):
@@ -257,5 +298,6 @@ def test_two_tune_processes_share_one_study(mnist_root, tmp_path):
     assert 4 <= len(done) <= 5, states(study)  # the last trial each process had started may finish beyond 4
     assert all(f"trial {t.number}:" in "".join(outputs) for t in done)
     assert {t.user_attrs["pid"] for t in done} == {p.pid for p in processes}  # both took part
-    epochs = sum(len(json.loads((Path(t.user_attrs["run"]) / "history.json").read_text())) for t in done)
-    assert epoch_lines("".join(outputs)) == epochs + 3  # each trial's run trained once, and none/seed0 (3 epochs)
+    # each run trained once: the trials', and none's and the best values' over seeds (the best each process saw)
+    epochs = sum(len(json.loads(h.read_text())) for h in (tmp_path / "runs" / "mnist").glob("*/*/history.json"))
+    assert epoch_lines("".join(outputs)) == epochs

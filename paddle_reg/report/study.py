@@ -6,8 +6,9 @@ import warnings
 from pathlib import Path
 
 from paddle_reg.report import build, plots
-from paddle_reg.report.collect import shown_path
+from paddle_reg.report.collect import shown_path, task_metrics
 from paddle_reg.report.evidence import place_of
+from paddle_reg.task_api import ReportMetric
 
 
 def _figure(plot, study) -> tuple[str | None, str]:
@@ -29,7 +30,17 @@ def _figure(plot, study) -> tuple[str | None, str]:
     return build.base64_png(plots._png(figure)), ""
 
 
-def study_section(study, storage: str, intervals) -> dict:
+def objective_metric(task_name: str, metric: str) -> ReportMetric:
+    """How the report shows the study's objective, the validation ``metric`` (``error``): in the unit and scale of the
+    task's report metric on the test split (``test_error``: %, × 100), as it is when the task has none."""
+    shown = next((m for m in task_metrics(task_name) if m.key == f"test_{metric}" and m.minus is None), None)
+    label = f"validation {metric}"
+    return ReportMetric(f"val_{metric}", label, label, shown.unit, shown.scale) if shown else \
+        ReportMetric(f"val_{metric}", label, label)
+
+
+def study_section(study, storage: str, intervals, specs) -> dict:
+    """The study, and what the re-run arms of ``specs`` (``none`` and the best values over seeds) owe to it."""
     import optuna.visualization.matplotlib as vis
     from optuna.importance import FanovaImportanceEvaluator
     from optuna.trial import TrialState
@@ -38,6 +49,7 @@ def study_section(study, storage: str, intervals) -> dict:
     counts = {state.name.lower(): sum(1 for t in trials if t.state == state) for state in TrialState
               if any(t.state == state for t in trials)}
     best = study.best_trial
+    objective = objective_metric(specs[0].config["task"], study.user_attrs["metric"])
     figures = []
     for title, plot in (("Optimization history: each trial's value and the best so far", vis.plot_optimization_history),
                         ("Parameter importances: fANOVA over the complete trials (seeded: the same study gives the "
@@ -48,13 +60,18 @@ def study_section(study, storage: str, intervals) -> dict:
                          vis.plot_intermediate_values)):
         png, reason = _figure(plot, study)
         figures.append({"title": title, "png": png, "reason": reason})
+    reused = next((spec for spec in specs if str(spec.run_dir.path) == best.user_attrs.get("run")), None)
+    none = next((spec for spec in specs if spec.arm == "none"), None)
     return {
         "name": study.study_name, "storage": storage, "direction": study.direction.name.lower(),
-        "metric": study.user_attrs.get("metric", "validation metric"),
-        "counts": counts, "best_number": best.number, "best_value": best.value,
+        "objective": {"label": objective.label, "unit": objective.unit, "scale": objective.scale},
+        "counts": counts, "best_number": best.number, "best_value": best.value * objective.scale,
         "best_params": best.params, "best_run": best.user_attrs.get("run", ""),
+        "reused": {"arm": reused.arm, "seed": reused.config["seed"]} if reused else None,
+        "none_lr": none.config["optim"]["lr"] if none and "optim.lr" in best.params else None,
         "space": [{"key": i.key, "low": i.low, "high": i.high, "log": i.log} for i in intervals],
-        "trials": [{"number": t.number, "state": t.state.name.lower(), "value": t.value, "params": t.params,
+        "trials": [{"number": t.number, "state": t.state.name.lower(),
+                    "value": None if t.value is None else t.value * objective.scale, "params": t.params,
                     "epochs": max(t.intermediate_values) if t.intermediate_values else None,
                     "run": t.user_attrs.get("run", ""), "retry_of": t.user_attrs.get("retry_of")}
                    for t in trials],
@@ -70,6 +87,6 @@ def write_study_report(study, storage: str, intervals, specs, order: list[str], 
     context = build.build_context([spec.run_dir for spec in specs], command, profile, labels, order,
                                   reports_dir=reports_dir, place=place_of(out_dir, reports_dir),
                                   measured_in=shown_path(out_dir / "report.html"),
-                                  study=study_section(study, storage, intervals))
+                                  study=study_section(study, storage, intervals, specs))
     build.write_html_pdf(out_dir, build.render("task_report.html.j2", context))
     return out_dir / "report.html"

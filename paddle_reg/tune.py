@@ -318,19 +318,19 @@ def run_study(cfg: DictConfig, task, intervals: list[Interval], data_root: Path)
              f"running {remaining}" if remaining > 0 else "nothing to run")
     if remaining > 0:
         runs_dir = Path(cfg.paths.runs_dir).resolve()
-        tuner = tuner_lease(runs_dir, cfg.lease_timeout_s)
-        tuner.acquire()  # a new file of its own: nobody else holds it
         executor = executor_for(cfg, runs_dir)(cfg.jobs)
+        tuner = tuner_lease(runs_dir, cfg.lease_timeout_s)
         objective = Objective(cfg, task, intervals, executor, storage, name, data_root, tuner.path)
 
         def after_trial(study, trial) -> None:
-            # a process that died elsewhere: its trials are tried again here, by those that remain
-            if retry_stale_trials(study, cfg.lease_timeout_s):
-                log.info("study %s: trial(s) of a dead process enqueued again", name)
+            retried = retry_stale_trials(study, cfg.lease_timeout_s)  # a process that died since: tried again here
+            if retried:
+                log.info("study %s: %d trial(s) of a dead process enqueued again", name, retried)
             if counted(study) >= cfg.trials:  # trials=N is the study's total over every process that shares it
                 study.stop()
 
         try:
+            tuner.acquire()  # a new file of its own: nobody else holds it
             study.optimize(objective, n_trials=remaining, n_jobs=cfg.jobs, callbacks=[after_trial],
                            catch=(), gc_after_trial=False)
         finally:

@@ -81,8 +81,9 @@ def main() -> int:
           f"overhead {local_overhead:5.2f} s per run")
     print(f"executor=ray:   {ray_wall:6.1f} s for the command, {ray_train:6.1f} s training; "
           f"overhead {ray_overhead:5.2f} s per run")
-    print(f"overhead ray − local: {ray_overhead - local_overhead:+.2f} s per run; command time ray / local "
-          f"{ray_wall / local_wall:.2f}")
+    print(f"overhead ray − local: {ray_overhead - local_overhead:+.2f} s per run; overhead per run ray / local "
+          f"{ray_overhead / local_overhead:.2f}; command time ray / local {ray_wall / local_wall:.2f}; "
+          f"training time ray / local {ray_train / local_train:.2f}")
     return 0
 
 

@@ -76,6 +76,9 @@ def effective_run_config(cfg: DictConfig, seed: int) -> dict:
     # added after the first runs: recorded only when set, as those runs have none
     if optim.get("clip_norm") is None:
         optim.pop("clip_norm", None)
+    if not optim["schedule"].get("momentum_warmup_steps"):
+        optim["schedule"].pop("momentum_warmup_steps", None)
+        optim["schedule"].pop("momentum_warmup_start", None)
     if not run["data"].get("resample_with_seed"):
         run["data"].pop("resample_with_seed", None)
     if run["train"].get("steps") is None:

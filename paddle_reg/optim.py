@@ -5,7 +5,8 @@ what each means; momentum, adam and adamw start from it)::
 
     name: sgd | momentum | adam | adamw  (adamw: decoupled, whatever decay_mode says)
     lr, momentum, weight_decay, decay_mode: coupled | decoupled  (l2: coupled's former name, still accepted),
-    decay_embeddings, decay_only, no_decay, groups, clip_norm, schedule {name, warmup_steps, warmup_start, ...}
+    decay_embeddings, decay_only, no_decay, groups, clip_norm,
+    schedule {name, warmup_steps, warmup_start, milestones, gamma, momentum_warmup_steps, momentum_warmup_start}
 
 Biases, every normalization-layer parameter and all other 1-D parameters never decay, whatever the config.
 
@@ -158,10 +159,34 @@ def lr_factor(step: int, schedule: DictConfig, steps_per_epoch: int, total_steps
     return 1.0
 
 
+def momentum_at(step: int, cfg: DictConfig) -> float:
+    """μ(step): linear from ``schedule.momentum_warmup_start`` to ``momentum`` over ``momentum_warmup_steps``, then
+    ``momentum``."""
+    ramp, start = cfg.schedule.momentum_warmup_steps, cfg.schedule.momentum_warmup_start
+    return cfg.momentum if step >= ramp else start + (cfg.momentum - start) * step / ramp
+
+
+class MomentumWarmup:
+    """Wraps a Momentum optimizer so step t updates with μ(t) (``momentum_at``); t is the lr scheduler's step count,
+    which the optimizer's checkpoint holds, so a resumed run goes on with the μ it stopped at."""
+
+    def __init__(self, optimizer: paddle.optimizer.Momentum, scheduler, cfg: DictConfig):
+        self.optimizer, self.scheduler, self.cfg = optimizer, scheduler, cfg
+
+    def step(self):
+        # Paddle has no setter: for parameter groups without their own μ (the factory's), Momentum reads it from
+        # _default_dict at every step
+        self.optimizer._default_dict["momentum"] = momentum_at(self.scheduler.last_epoch, self.cfg)
+        self.optimizer.step()
+
+    def __getattr__(self, name):
+        return getattr(self.optimizer, name)
+
+
 def build_scheduler(cfg: DictConfig, steps_per_epoch: int, epochs: int):
-    """A per-step scheduler for ``cfg.schedule``; None for a constant lr without warmup."""
+    """A per-step scheduler for ``cfg.schedule``; None for a constant lr without warmup (of the lr or the momentum)."""
     schedule = cfg.schedule
-    if schedule.name == "constant" and schedule.warmup_steps == 0:
+    if schedule.name == "constant" and schedule.warmup_steps == 0 and schedule.momentum_warmup_steps == 0:
         return None
     total = steps_per_epoch * epochs
     return paddle.optimizer.lr.LambdaDecay(
@@ -201,6 +226,8 @@ def build_optimizer(model: paddle.nn.Layer, cfg: DictConfig, steps_per_epoch: in
     else:
         optimizer = paddle.optimizer.Adam(learning_rate=lr, parameters=param_groups, grad_clip=clip,
                                           use_multi_tensor=True)
+    if cfg.name == "momentum" and cfg.schedule.momentum_warmup_steps > 0:
+        optimizer = MomentumWarmup(optimizer, scheduler, cfg)
     if not coupled and any(g.weight_decay > 0 for g in table.groups):
         optimizer = DecoupledDecay(optimizer, table.groups)
     return optimizer, scheduler, table

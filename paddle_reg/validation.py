@@ -60,6 +60,14 @@ def validate_optim(optim: DictConfig) -> None:
         raise UserError(f"optim.schedule.milestones={list(schedule.milestones)} must be epochs >= 1: set e.g. "
                         "optim.schedule.milestones=[30,60]")
     positive("optim.schedule.gamma", schedule.gamma, 0.1)
+    if not is_int(schedule.momentum_warmup_steps) or schedule.momentum_warmup_steps < 0:
+        raise UserError(f"optim.schedule.momentum_warmup_steps={schedule.momentum_warmup_steps} must be an integer >= 0: "
+                        "set e.g. optim.schedule.momentum_warmup_steps=10000")
+    if schedule.momentum_warmup_steps > 0 and optim.name != "momentum":
+        raise UserError(f"optim.schedule.momentum_warmup_steps={schedule.momentum_warmup_steps} warms up the momentum "
+                        f"of optim.name=momentum, not {optim.name}: set optim=momentum or "
+                        "optim.schedule.momentum_warmup_steps=0")
+    probability("optim.schedule.momentum_warmup_start", schedule.momentum_warmup_start, 0.5)
 
 
 def validate(cfg: DictConfig, task, regimes: list[str]) -> None:

@@ -32,6 +32,10 @@ BAD_CONFIG = [
     ("regime=l1 reg.l1=null", "regime l1 needs a value for reg.l1, which is null: set e.g. reg.l1=1e-05"),
     ("optim.schedule.name=step", "optim.schedule.name=step is unknown: choose one of constant, cosine, piecewise"),
     ("optim.schedule.milestones=[0]", "optim.schedule.milestones=[0] must be epochs >= 1"),
+    ("optim=momentum optim.schedule.momentum_warmup_steps=-1",
+     "optim.schedule.momentum_warmup_steps=-1 must be an integer >= 0"),
+    ("optim.schedule.momentum_warmup_steps=100", "optim.schedule.momentum_warmup_steps=100 warms up the momentum of "
+                                                 "optim.name=momentum, not adam: set optim=momentum or"),
     ("+optim.clip_norm=0", "optim.clip_norm=0 must be > 0"),
     ("optim.no_decay=['(']", "optim.no_decay holds '(', not a regular expression"),
     ("optim.schedule=cosine", "optim.schedule=cosine must be a block with name: set e.g. optim.schedule={name:cosine}"),

@@ -6,7 +6,7 @@ import paddle
 import pytest
 from omegaconf import OmegaConf
 
-from paddle_reg.optim import build_optimizer, lr_factor, param_groups_weight_decay
+from paddle_reg.optim import build_optimizer, lr_factor, momentum_at, param_groups_weight_decay
 from paddle_reg.tasks.mnist import MLP
 
 
@@ -120,6 +120,74 @@ def test_scheduler_follows_the_schedule_step_by_step():
         scheduler.step()
     np.testing.assert_allclose(lrs, [0.0, 0.1, 0.2, 0.2, 0.02, 0.02], rtol=1e-6)
     assert build_optimizer(model, optim_cfg(), 4, 2)[1] is None  # constant without warmup: no scheduler
+
+
+def momentum_cfg(lr_schedule: str = "constant"):
+    """Momentum SGD whose μ warms up from 0.5 to 0.9 over 3 steps, the lr constant or cosine over 6 steps."""
+    return optim_cfg(name="momentum", weight_decay=0.0,
+                     schedule={"name": lr_schedule, "momentum_warmup_steps": 3, "momentum_warmup_start": 0.5})
+
+
+def test_momentum_warmup_is_linear_from_its_start_then_the_momentum():
+    cfg = optim_cfg(momentum=0.95, schedule={"momentum_warmup_steps": 4, "momentum_warmup_start": 0.5})
+    np.testing.assert_allclose([momentum_at(step, cfg) for step in range(6)],
+                               [0.5, 0.6125, 0.725, 0.8375, 0.95, 0.95], rtol=1e-12)
+
+
+def momentum_steps(model, optimizer, scheduler, steps: int) -> None:
+    x = paddle.to_tensor(np.linspace(-1, 1, 12, dtype="float32").reshape(3, 4))
+    for _ in range(steps):
+        (model(x) ** 2).mean().backward()
+        optimizer.step()
+        optimizer.clear_grad()
+        scheduler.step()
+
+
+def test_momentum_warmup_updates_with_each_steps_momentum():
+    """v ← μ(t)·v + g, p ← p − lr(t)·v with μ 0.5, 0.633, 0.767, then 0.9: the reference heavy-ball update."""
+    paddle.seed(1)
+    model = MLP(4, [5], 3, 0.0, 0.0)
+    optimizer, scheduler, _ = build_optimizer(model, momentum_cfg("cosine"), steps_per_epoch=6, epochs=1)
+    x = paddle.to_tensor(np.linspace(-1, 1, 12, dtype="float32").reshape(3, 4))
+    velocity = {n: 0.0 for n, _ in model.named_parameters()}
+    for t, mu in enumerate([0.5, 0.5 + 0.4 / 3, 0.5 + 0.8 / 3, 0.9, 0.9]):
+        lr = optimizer.get_lr()
+        (model(x) ** 2).mean().backward()
+        before = {n: (p.numpy().astype(np.float64), p.grad.numpy().astype(np.float64))
+                  for n, p in model.named_parameters()}
+        optimizer.step()
+        optimizer.clear_grad()
+        scheduler.step()
+        for n, p in model.named_parameters():
+            weight, grad = before[n]
+            velocity[n] = mu * velocity[n] + grad
+            np.testing.assert_allclose(p.numpy(), weight - lr * velocity[n], rtol=2e-5, atol=1e-6,
+                                       err_msg=f"{n} step {t}")
+
+
+def momentum_run(start: dict, steps: int, optimizer_state: dict | None = None) -> tuple[dict, dict]:
+    """``steps`` steps from the weights ``start`` (and an optimizer's state) as a new process takes them: Paddle's
+    unique names, which key the optimizer's state, start over."""
+    with paddle.utils.unique_name.guard():
+        model = MLP(4, [5], 3, 0.0, 0.0)
+        model.set_state_dict(start)
+        optimizer, scheduler, _ = build_optimizer(model, momentum_cfg(), 5, 1)
+        assert scheduler is not None  # a constant lr with a momentum warmup still counts its steps
+        if optimizer_state is not None:
+            optimizer.set_state_dict(optimizer_state)
+        momentum_steps(model, optimizer, scheduler, steps)
+        return {n: p.numpy() for n, p in model.state_dict().items()}, optimizer.state_dict()
+
+
+def test_a_resumed_momentum_warmup_goes_on_where_it_stopped():
+    """The warmup's step is the lr scheduler's, which the optimizer's state holds: 2 steps, then 3 resumed equal 5."""
+    paddle.seed(2)
+    start = MLP(4, [5], 3, 0.0, 0.0).state_dict()
+    straight, _ = momentum_run(start, 5)
+    stopped, state = momentum_run(start, 2)
+    resumed, _ = momentum_run(stopped, 3, state)
+    for name, weight in straight.items():
+        np.testing.assert_allclose(resumed[name], weight, rtol=1e-6, atol=1e-7, err_msg=name)
 
 
 class EmbedNet(paddle.nn.Layer):

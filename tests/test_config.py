@@ -27,6 +27,8 @@ def test_profiles_carry_their_task_values():
     quick, full, smoke = (compose_config(f"profile={p}") for p in ("quick", "full", "smoke"))
     assert list(quick.model.hidden) == [512, 512] and quick.seeds == [0, 1, 2, 3, 4] and quick.train.epochs == 30
     assert list(full.model.hidden) == [1024, 1024, 1024] and full.model.dropout.input == 0.2
+    assert list(full.regimes) == ["none", "dropout", "dropout+maxnorm"] and full.reg.maxnorm == 2.0
+    assert full.optim.name == "momentum" and full.optim.schedule.momentum_warmup_steps > 0
     assert smoke.train.epochs == 1 and smoke.seeds == [0]
 
 

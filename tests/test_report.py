@@ -9,7 +9,7 @@ import pytest
 from report_fixtures import HOSTILE, fixture_run, write_fixture_reports
 
 from paddle_reg.report import write_index
-from paddle_reg.report.collect import NEAR_ZERO, weight_stats
+from paddle_reg.report.collect import NEAR_ZERO, provenance, read_runs, weight_stats
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
@@ -40,6 +40,17 @@ def test_html_has_the_tables_figures_and_failed_runs(report):
                  "Regularization applied in each arm", "fc.weight", "Per-class results", "test_per_class_ap", "ap50"):
         assert text in html, text
     assert html.count("data:image/png;base64,") >= 4  # curves, gap + time, weights, confusion heatmaps
+
+
+def test_the_report_names_every_commit_its_runs_were_trained_at(report, tmp_path, monkeypatch):
+    assert "runs trained at unknown (" in report[1] and "report written at" in report[1]
+    runs = [fixture_run(tmp_path / "runs", "none", seed, 0.02, 0.01) for seed in (0, 1, 2)]
+    for run, commit in zip(runs, ("aaa1111", "aaa1111", "bbb2222")):
+        info = json.loads((run.path / "run.json").read_text())
+        info["environment"]["git_commit"] = commit
+        (run.path / "run.json").write_text(json.dumps(info))
+    monkeypatch.setattr("paddle_reg.runtime.git_commit", lambda: "ccc3333")
+    assert provenance(read_runs(runs)) == "runs trained at aaa1111 (2 runs), bbb2222 (1 run); report written at ccc3333"
 
 
 def test_key_findings_say_what_changed_and_list_the_failed_run(report):

@@ -13,7 +13,7 @@ import numpy as np
 import yaml
 
 from paddle_reg.report import compare, diagnosis, fonts, plots, verdicts
-from paddle_reg.report.collect import RunRecord, read_runs, report_metrics, shown_path, summarize
+from paddle_reg.report.collect import RunRecord, provenance, read_runs, report_metrics, shown_path, summarize
 from paddle_reg.report.evidence import SUMMARY_FILE, Evidence, place_of, read_places
 from paddle_reg.report.findings import key_findings
 from paddle_reg.store import RunDir, write_atomic
@@ -317,6 +317,7 @@ def build_context(run_dirs: list[RunDir], command: str, profile: str, labels: di
         "claim_entry": verdicts.claim(claim_id) if claim_id else None,
         "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "environment": evidence.environment,
+        "provenance": provenance(records),
         "regimes": arms,
         "seeds": sorted({r.seed for r in records}),
         "metrics": metrics,

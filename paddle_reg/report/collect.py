@@ -174,3 +174,16 @@ def summarize(records: list[RunRecord], order: list[str] | None = None) -> list[
 def baseline(summaries: list[RegimeSummary]) -> RegimeSummary | None:
     """The arm every delta is taken against: `none`."""
     return next((s for s in summaries if s.regime == "none"), None)
+
+
+def provenance(records: list[RunRecord]) -> str:
+    """The commits the runs were trained at (with how many runs each, oldest first as met) and the one writing the
+    report: runs shared with earlier grids keep the commit they were trained at."""
+    from collections import Counter
+
+    from paddle_reg.runtime import git_commit
+
+    trained = Counter((r.info.get("environment") or {}).get("git_commit") or "unknown" for r in records)
+    runs = ", ".join(f"{commit} ({count} run{'s' if count > 1 else ''})" for commit, count in trained.items())
+    return f"runs trained at {runs or 'none'}; report written at {git_commit() or 'unknown'}"
+

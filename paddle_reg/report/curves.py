@@ -22,7 +22,7 @@ from scipy import stats
 
 from paddle_reg.report import diagnosis, plots
 from paddle_reg.report.build import render, write_html_pdf
-from paddle_reg.report.collect import RegimeSummary, read_runs, report_metrics, shown_path, summarize
+from paddle_reg.report.collect import RegimeSummary, provenance, read_runs, report_metrics, shown_path, summarize
 from paddle_reg.report.compare import DESIGN_RULE, LEVEL, WELCH, Comparison, compare_arms
 from paddle_reg.report.verdicts import (EDGE_RULE, INCONCLUSIVE, NOT_MEASURED, SUPPORTED, Margin, describe, power,
                                         unit_of)
@@ -182,7 +182,8 @@ def build_curve_context(run_dirs: list[RunDir], task: str, command: str, profile
     return {
         "title": f"{task}: learning curves", "task": task, "profile": profile, "command": command,
         "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "measured_in": measured_in,
-        "environment": first.info["environment"] if first else {}, "seeds": sorted({r.seed for r in records}),
+        "environment": first.info["environment"] if first else {}, "provenance": provenance(records),
+        "seeds": sorted({r.seed for r in records}),
         "metric": head, "delta": delta, "delta_unit": unit, "arms": arms, "sizes": sizes, "points": grid,
         "steps": train.get("steps"), "batch_size": train.get("batch_size"), "epochs": train.get("epochs"),
         "resampled": bool(first and first.run_config.get("data", {}).get("resample_with_seed")),

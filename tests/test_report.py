@@ -9,6 +9,7 @@ import pytest
 from report_fixtures import HOSTILE, fixture_run, write_fixture_reports
 
 from paddle_reg.report import write_index
+from paddle_reg.report.index import place_order
 from paddle_reg.report.collect import NEAR_ZERO, provenance, read_runs, weight_stats
 
 @pytest.fixture(scope="module")
@@ -210,3 +211,9 @@ def test_claim_reports_have_their_figure_and_a_computed_row(tmp_path, claim_id, 
     context = claim_report_context(tmp_path, claim_id, arms)
     assert any(f["title"].startswith(title) and f["png"] for f in context["claim_figures"]), context["claim_figures"]
     assert context["claims"][0].id == claim_id and context["claims"][0].result.parts
+
+
+def test_the_index_orders_task_grids_then_claims_by_number():
+    places = ["claims/e10", "claims/e3", "news", "claims/e1", "mnist"]
+    assert sorted(places, key=place_order) == ["mnist", "news", "claims/e1", "claims/e3", "claims/e10"]
+

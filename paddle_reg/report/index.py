@@ -8,6 +8,7 @@ replications, and the facts F1–F9.
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -21,10 +22,15 @@ CLAIMS_FILE = "claims.json"
 LISTING_FILE = "index.json"
 
 
+def place_order(place: str) -> tuple:
+    """Sort key: task grids first, then the claim experiments, numbers in names by value (claims/e3 before e10)."""
+    return place.startswith("claims/"), [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", place)]
+
+
 def forest_panels(places: dict[str, Evidence]) -> list[plots.ForestPanel]:
-    """Task grids first, then the claim experiments; Holm-marked over each place's arms."""
+    """Task grids first, then the claim experiments (``place_order``); Holm-marked over each place's arms."""
     panels = []
-    for place, ev in sorted(places.items(), key=lambda item: (item[0].startswith("claims/"), item[0])):
+    for place, ev in sorted(places.items(), key=lambda item: place_order(item[0])):
         if not ev.metrics:
             continue
         head = ev.headline

@@ -48,13 +48,14 @@ def reference_targets(targets: YoloTargets, gt_bbox, gt_class, gt_score) -> dict
 
 
 def random_boxes(rng, batch=6, width=16):
-    """Padded boxes of DeepPCB-like sizes (3–60 px) on 160² crops; each sample repeats its first box with
-    another class, so two boxes share an anchor and cell."""
+    """Padded boxes of 3–100 px on 160² crops (DeepPCB's 10–40 px at 320², and larger ones, so the coarse level's
+    anchors get boxes too); each sample repeats its first box with another class, so two boxes share an anchor
+    and cell."""
     gt_bbox, gt_class = np.zeros((batch, width, 4), np.float32), np.zeros((batch, width), np.int32)
     for i in range(batch):
         count = int(rng.integers(2, width))
-        x1y1 = rng.uniform(0, CROP - 60, (count, 2))
-        boxes = np.concatenate([x1y1, x1y1 + rng.uniform(3, 60, (count, 2))], 1)
+        x1y1 = rng.uniform(0, CROP - 100, (count, 2))
+        boxes = np.concatenate([x1y1, x1y1 + rng.uniform(3, 100, (count, 2))], 1)
         boxes[-1] = boxes[0]
         gt_bbox[i, :count] = normalized_xywh(boxes, CROP)
         gt_class[i, :count] = rng.integers(0, len(CLASSES), count)

@@ -9,6 +9,7 @@ import pytest
 from report_fixtures import HOSTILE, fixture_run, write_fixture_reports
 
 from paddle_reg.report import write_index
+from paddle_reg.report.build import summary_text
 from paddle_reg.report.index import place_order
 from paddle_reg.report.collect import NEAR_ZERO, provenance, read_runs, weight_stats
 
@@ -127,6 +128,15 @@ def test_hostile_strings_are_escaped(report):
 def test_chinese_labels_get_an_embedded_font_subset(report):
     _, html = report
     assert "@font-face" in html and "data:font/otf;base64," in html
+
+
+def test_summary_json_is_the_summary_with_one_line_per_run(report):
+    text = (report[0] / "mnist" / "summary.json").read_text(encoding="utf-8")
+    summary = json.loads(text)
+    assert summary["runs"] and text == summary_text(summary)
+    run_lines = [line for line in text.splitlines() if line.startswith('    {"regime": ')]
+    assert len(run_lines) == len(summary["runs"])
+    assert [json.loads(line.rstrip(",")) for line in run_lines] == summary["runs"]
 
 
 def test_outputs_are_complete_and_no_partial_files_left(report):

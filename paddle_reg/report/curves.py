@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ import numpy as np
 from scipy import stats
 
 from paddle_reg.report import diagnosis, plots
-from paddle_reg.report.build import render, write_html_pdf
+from paddle_reg.report.build import render, write_html_pdf, write_summary
 from paddle_reg.report.collect import RegimeSummary, provenance, read_runs, report_metrics, shown_path, summarize
 from paddle_reg.report.compare import DESIGN_RULE, LEVEL, WELCH, Comparison, compare_arms
 from paddle_reg.report.verdicts import (EDGE_RULE, INCONCLUSIVE, NOT_MEASURED, SUPPORTED, Margin, describe, power,
@@ -231,8 +230,7 @@ def write_curve_report(run_dirs: list[RunDir], out_dir: Path, task: str, command
                                   shown_path(out_dir / "report.html"))
     html = render("curve_report.html.j2", context)
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_atomic(out_dir / "summary.json", lambda tmp: tmp.write_text(json.dumps(_summary_json(context), indent=2,
-                                                                                 ensure_ascii=False)))
+    write_summary(out_dir, _summary_json(context))
     write_atomic(out_dir / "runs.csv", lambda tmp: tmp.write_text(_runs_csv(context["records"], points,
                                                                             context["metric"])))
     write_html_pdf(out_dir, html)

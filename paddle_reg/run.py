@@ -153,7 +153,8 @@ def write_report(plan: Plan, cfg: DictConfig, overrides: list[str]) -> Path:
     else:
         out = write_task_report(run_dirs, plan.report_dir, command=command, profile=cfg.profile_name,
                                 labels=plan.labels, order=plan.order, claim_id=plan.claim_id,
-                                reports_dir=Path(cfg.paths.reports_dir))
+                                reports_dir=Path(cfg.paths.reports_dir),
+                                published=OmegaConf.to_container(cfg.published, resolve=True))
     write_index(Path(cfg.paths.reports_dir))
     return out
 

@@ -147,9 +147,9 @@ def validate_published(cfg: DictConfig, task) -> None:
             try:
                 registry.resolve(regime, task)
             except UserError:
-                raise UserError(f"{field}.regime={regime} is not a regime of task {task.name}: name one of the grid's "
-                                f"regimes ({', '.join(map(str, cfg.regimes))}), or null for a figure of another model "
-                                f"shown for context") from None
+                raise UserError(f"{field}.regime={regime} is not a regime of task {task.name}: choose from "
+                                f"{', '.join(registry.regimes_of(task))} (names joined by + combine), or null for a "
+                                f"figure of another model, shown for context") from None
         metric = figure.get("metric")
         if metric is not None and metric not in metrics:
             raise UserError(f"{field}.metric={metric} is not a report metric of task {task.name}: choose one of "

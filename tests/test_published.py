@@ -43,8 +43,9 @@ BAD = [
     ("published=1.25", "published=1.25 must be a list of figures: set e.g. published=[{regime:dropout,value:1.25,"),
     ("published=[1.25]", "published[0]=1.25 must be a block with value and source"),
     ("published=[{regime:bogus,value:1.25,source:x}]",
-     "published[0].regime=bogus is not a regime of task mnist: name one of the grid's regimes (none, dropout, "
-     "weight_decay, both), or null for a figure of another model shown for context"),
+     "published[0].regime=bogus is not a regime of task mnist: choose from none, dropout, weight_decay, both, "),
+    ("published=[{regime:max_norm,value:1.25,source:x}]", "(names joined by + combine), or null for a figure of "
+                                                         "another model, shown for context"),
     ("published=[{regime:dropout,value:1.25,source:x},{regime:dropout+spatial,value:1,source:x}]",
      "published[1].regime=dropout+spatial is not a regime of task mnist"),
     ("published=[{regime:dropout,metric:acc,value:1.25,source:x}]",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import compose_config
+from conftest import TINY, compose_config, run_cli
 from report_fixtures import fixture_run
 from scipy import stats
 
@@ -157,3 +157,13 @@ def test_summary_and_index_json_hold_the_figures(reports):
     assert [row["statement"] for row in listed] == [row["statement"] for row in summary["published"]]
     assert "note" not in listed[0] and listed[0]["mean"] == pytest.approx(1.6)
     assert entries["plain/report.html"]["published"] == []
+
+
+def test_the_run_command_reports_the_figures_of_its_config(mnist_root, tmp_path):
+    figure = "published=[{regime:none,value:5.0,source:'a paper, table 1'}]"
+    result = run_cli(TINY + ["regimes=[none]", "seeds=[0]", "report=true", figure], tmp_path, mnist_root)
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads((tmp_path / "reports" / "mnist" / "summary.json").read_text(encoding="utf-8"))["published"]
+    assert (row["regime"], row["value"], row["source"], row["n"]) == ("none", 5.0, "a paper, table 1", 1)
+    assert row["statement"].startswith("single run, no CI: measured ")
+    assert "Published anchors" in (tmp_path / "reports" / "mnist" / "report.html").read_text(encoding="utf-8")

@@ -15,6 +15,8 @@ from paddle_reg.optim import DECAY_MODES, LEGACY_COUPLED, OPTIMIZERS, SCHEDULES,
 log = logging.getLogger(__name__)
 DEVICES = ("auto", "cpu", "gpu")
 EXECUTORS = ("local", "ray")
+PUBLISHED_KEYS = ("regime", "metric", "value", "source", "note")  # of each figure under `published`
+PUBLISHED_EXAMPLE = "published=[{regime:dropout,value:1.25,source:'Srivastava et al. 2014, table 2'}]"
 _DEPRECATIONS_LOGGED: set[str] = set()
 
 
@@ -122,16 +124,10 @@ def validate_execution(cfg: DictConfig) -> None:
     positive("lease_timeout_s", cfg.lease_timeout_s, 120)
 
 
-PUBLISHED_KEYS = ("regime", "metric", "value", "source", "note")
-PUBLISHED_EXAMPLE = "published=[{regime:dropout,value:1.25,source:'Srivastava et al. 2014, table 2'}]"
-
-
 def validate_published(cfg: DictConfig, task) -> None:
     """The ``published`` block: figures the report shows beside the arms, each with a regime the task runs (null: shown
     for context), a report metric (null: the headline), a numeric value and a source."""
     figures = OmegaConf.select(cfg, "published")
-    if figures is None:
-        return
     if not isinstance(figures, ListConfig):
         raise UserError(f"published={figures} must be a list of figures: set e.g. {PUBLISHED_EXAMPLE}, or published=[]")
     metrics = [m.name for m in task.report_metrics]

@@ -41,6 +41,7 @@ def test_the_news_full_profile_declares_the_upstream_test_accuracies():
 
 BAD = [
     ("published=1.25", "published=1.25 must be a list of figures: set e.g. published=[{regime:dropout,value:1.25,"),
+    ("published=null", "published=None must be a list of figures"),
     ("published=[1.25]", "published[0]=1.25 must be a block with value and source"),
     ("published=[{regime:bogus,value:1.25,source:x}]",
      "published[0].regime=bogus is not a regime of task mnist: choose from none, dropout, weight_decay, both, "),

@@ -28,8 +28,8 @@ class Anchor:
 
     regime: str | None  # the arm it is compared with, as the registry names it; None: shown for context
     metric: str  # a report metric's name
-    label: str  # the metric's label and unit as the report shows them ("test error", "%")
-    unit: str
+    label: str  # the metric's label, as the report shows it ("test error")
+    unit: str  # its report unit ("%")
     value: float  # the published figure
     source: str
     note: str

@@ -121,6 +121,14 @@ def _arm_configs(cfg: DictConfig, overrides: list[str], task) -> tuple[dict[str,
             for label, (arm, size) in curve.points.items()}, curve
 
 
+def task_reports(cfg: DictConfig, reports: Path) -> Path:
+    """``reports/<task>`` for the task's default profile, ``reports/<task>/<profile>`` for another one (so ``profile=full``
+    does not overwrite the default report)."""
+    default = hydra.compose(config_name="config", overrides=[f"task={cfg.task.name}"]).profile_name
+    folder = reports / cfg.task.name
+    return folder if cfg.profile_name == default else folder / cfg.profile_name
+
+
 def plan_command(cfg: DictConfig, overrides: list[str], data_root: Path, report_subdir: str = "") -> Plan:
     """Check every arm's config and list its runs (needs an initialized Hydra: the CLI, initialize_config_module)."""
     from paddle_reg import grid
@@ -138,7 +146,7 @@ def plan_command(cfg: DictConfig, overrides: list[str], data_root: Path, report_
     if curve is not None:
         report_dir = reports / "curves" / curve.name / report_subdir
     else:
-        report_dir = reports / "claims" / claim_id.lower() if claim_id else reports / cfg.task.name / report_subdir
+        report_dir = reports / "claims" / claim_id.lower() if claim_id else task_reports(cfg, reports) / report_subdir
     return Plan(specs, list(arm_cfgs), report_dir, claim_id, curve)
 
 
@@ -153,7 +161,8 @@ def write_report(plan: Plan, cfg: DictConfig, overrides: list[str]) -> Path:
     else:
         out = write_task_report(run_dirs, plan.report_dir, command=command, profile=cfg.profile_name,
                                 labels=plan.labels, order=plan.order, claim_id=plan.claim_id,
-                                reports_dir=Path(cfg.paths.reports_dir))
+                                reports_dir=Path(cfg.paths.reports_dir),
+                                published=OmegaConf.to_container(cfg.published, resolve=True))
     write_index(Path(cfg.paths.reports_dir))
     return out
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from paddle_reg import registry
 from paddle_reg.checks import block, is_int, number, positive, positive_int, probability, regexes
@@ -15,6 +15,8 @@ from paddle_reg.optim import DECAY_MODES, LEGACY_COUPLED, OPTIMIZERS, SCHEDULES,
 log = logging.getLogger(__name__)
 DEVICES = ("auto", "cpu", "gpu")
 EXECUTORS = ("local", "ray")
+PUBLISHED_KEYS = ("regime", "metric", "value", "source", "note")  # of each figure under `published`
+PUBLISHED_EXAMPLE = "published=[{regime:dropout,value:1.25,source:'Srivastava et al. 2014, table 2'}]"
 _DEPRECATIONS_LOGGED: set[str] = set()
 
 
@@ -104,6 +106,7 @@ def validate(cfg: DictConfig, task, regimes: list[str]) -> None:
             raise UserError(f"reg.early_stop.metric={metric} is not a validation metric of task {task.name}: "
                             f"choose one of {', '.join(task.metrics)}")
         task.check(OmegaConf.create(effective_run_config(OmegaConf.merge(cfg, {"regime": regime}), 0)))
+    validate_published(cfg, task)
     validate_execution(cfg)
     if not isinstance(cfg.flush_denormal, bool):
         raise UserError(f"flush_denormal={cfg.flush_denormal} must be true or false")
@@ -119,3 +122,39 @@ def validate_execution(cfg: DictConfig) -> None:
     if not is_int(cfg.ray.max_retries) or cfg.ray.max_retries < 0:
         raise UserError(f"ray.max_retries={cfg.ray.max_retries} must be an integer >= 0: set e.g. ray.max_retries=3")
     positive("lease_timeout_s", cfg.lease_timeout_s, 120)
+
+
+def validate_published(cfg: DictConfig, task) -> None:
+    """The ``published`` block: figures the report shows beside the arms, each with a regime the task runs (null: shown
+    for context), a report metric (null: the headline), a numeric value and a source."""
+    figures = OmegaConf.select(cfg, "published")
+    if not isinstance(figures, ListConfig):
+        raise UserError(f"published={figures} must be a list of figures: set e.g. {PUBLISHED_EXAMPLE}, or published=[]")
+    metrics = [m.name for m in task.report_metrics]
+    for i, figure in enumerate(figures):
+        field = f"published[{i}]"
+        if not isinstance(figure, DictConfig):
+            raise UserError(f"{field}={figure} must be a block with value and source: set e.g. {PUBLISHED_EXAMPLE}")
+        unknown = [key for key in figure if key not in PUBLISHED_KEYS]
+        if unknown:
+            raise UserError(f"{field}.{unknown[0]} is unknown: a published figure has {', '.join(PUBLISHED_KEYS)}")
+        regime = figure.get("regime")
+        if regime is not None:
+            try:
+                registry.resolve(regime, task)
+            except UserError:
+                raise UserError(f"{field}.regime={regime} is not a regime of task {task.name}: choose from "
+                                f"{', '.join(registry.regimes_of(task))} (names joined by + combine), or null for a "
+                                f"figure of another model, shown for context") from None
+        metric = figure.get("metric")
+        if metric is not None and metric not in metrics:
+            raise UserError(f"{field}.metric={metric} is not a report metric of task {task.name}: choose one of "
+                            f"{', '.join(metrics)} (or null: {metrics[0]})")
+        value = figure.get("value")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UserError(f"{field}.value={value} must be a number, the figure in its metric's report unit: set e.g. "
+                            f"{field}.value=1.25 (1.25 %)")
+        source = figure.get("source")
+        if not isinstance(source, str) or not source.strip():
+            raise UserError(f"{field}.source is missing: cite where the figure is published, e.g. "
+                            f"{field}.source='Srivastava et al. 2014, table 2'")

@@ -42,6 +42,9 @@ BAD_CONFIG = [
     ("profile=bogus", "Could not find 'profile/bogus'"),
     ("optim.name=rmsprop", "optim.name=rmsprop is unknown: choose one of sgd, momentum, adam, adamw"),
     ("train.batch_size=100000", "train.batch_size=100000 is larger than the"),
+    ("published=[{regime:bogus,value:1.25,source:x}]",
+     "published[0].regime=bogus is not a regime of task mnist: choose from none, dropout, weight_decay, both, "),
+    ("published=[{regime:dropout,value:1.25}]", "published[0].source is missing: cite where the figure is published"),
 ]
 
 

@@ -24,6 +24,17 @@ def test_welch_matches_hand_computed_values():
     assert cmp.welch([1.0], [2.0, 3.0]).low is None
 
 
+def test_an_arm_mean_has_its_t_interval_none_below_two_values_and_itself_without_spread():
+    # [1, 2, 3]: mean 2, sd 1; t(0.975, 2) = 4.3027: 2 ± 4.3027/√3
+    m = cmp.mean_interval([1.0, 2.0, 3.0])
+    assert (m.value, m.std, m.n) == (pytest.approx(2.0), pytest.approx(1.0), 3)
+    assert (m.low, m.high) == (pytest.approx(2 - 4.3027 / math.sqrt(3), abs=1e-4),
+                               pytest.approx(2 + 4.3027 / math.sqrt(3), abs=1e-4))
+    assert cmp.mean_interval([1.5]) == cmp.Mean(1.5, 0.0, 1)
+    assert cmp.mean_interval([]) == cmp.Mean(None, None, 0)
+    assert cmp.mean_interval([0.7, 0.7]) == cmp.Mean(0.7, 0.0, 2, 0.7, 0.7)
+
+
 def test_paired_matches_hand_computed_values():
     # d = [1, 2, 3]: mean 2, sd 1, SE 1/√3; t(0.975, 2) = 4.3027, t(0.95, 2) = 2.9200; t = 2√3 = 3.4641 → p = 0.0742
     c = cmp.paired([1.0, 2.0, 3.0])

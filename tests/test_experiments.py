@@ -68,3 +68,13 @@ def test_grids_span_every_combination_labelled_by_their_template_and_labels_must
     twice = OmegaConf.create({"claim": {"grids": [{**grid, "label": "λ={weight_decay}"}]}})
     with pytest.raises(UserError, match="claim arms share the label λ=0.1, λ=3e-05: give each arm"):
         arm_overrides(twice, get_task("mnist"))
+
+
+@pytest.mark.parametrize("overrides, folder", [
+    (["task=mnist"], "mnist"), (["task=mnist", "profile=quick"], "mnist"), (["task=mnist", "profile=full"], "mnist/full"),
+    (["task=news"], "news"), (["task=news", "profile=full"], "news/full"), (["task=pcb", "profile=smoke"], "pcb/smoke")])
+def test_a_task_report_of_another_profile_than_its_default_has_a_folder_of_its_own(overrides, folder, tmp_path):
+    with initialize_config_module(config_module="paddle_reg.configs", version_base="1.3"):
+        overrides = [*overrides, f"paths.runs_dir={tmp_path}"]
+        plan = plan_command(compose(config_name="config", overrides=overrides), overrides, Path(tmp_path))
+    assert plan.report_dir == Path("reports") / folder

@@ -16,6 +16,7 @@ from paddle_reg.report import compare, diagnosis, fonts, plots, verdicts
 from paddle_reg.report.collect import RunRecord, provenance, read_runs, report_metrics, shown_path, summarize
 from paddle_reg.report.evidence import SUMMARY_FILE, Evidence, place_of, read_places
 from paddle_reg.report.findings import key_findings
+from paddle_reg.report.published import anchors, best_sentences
 from paddle_reg.store import RunDir, write_atomic
 from paddle_reg.task_api import ReportMetric
 
@@ -292,9 +293,11 @@ def effects(evidence: Evidence, metrics: list[ReportMetric]) -> dict[str, dict[s
 
 def build_context(run_dirs: list[RunDir], command: str, profile: str, labels: dict[str, str] | None = None,
                   order: list[str] | None = None, claim_id: str | None = None, reports_dir: Path | None = None,
-                  place: str = "", measured_in: str = "", study: dict | None = None) -> dict:
+                  place: str = "", measured_in: str = "", study: dict | None = None,
+                  published: list[dict] | None = None) -> dict:
     """Everything the task report shows; ``study`` (a tuning study, ``report.study``) comes first and then no claim
-    is judged: its arms hold tuned values, not the articles' settings."""
+    is judged: its arms hold tuned values, not the articles' settings. ``published``: the config's figures to show
+    beside the arms."""
     summaries = summarize(read_runs(run_dirs, labels), order)
     records = [r for s in summaries for r in s.runs]
     first = next((r for r in records if r.info.get("environment")), None)
@@ -308,6 +311,7 @@ def build_context(run_dirs: list[RunDir], command: str, profile: str, labels: di
     detail_images, detail_tables = _details(records, arms)
     resolved = next((RunDir(Path(r.path)).config().get("resolved") for r in records), None) if records else None
     drawn = len(summaries) <= MAX_ARMS_DRAWN
+    anchor_rows = anchors(evidence, published or []) if records else []
     return {
         "title": f"claim {claim_id}: {task}" if claim_id else f"{task}: tuning study {study['name']}" if study
         else f"{task}: regime comparison",
@@ -324,6 +328,8 @@ def build_context(run_dirs: list[RunDir], command: str, profile: str, labels: di
         "summaries": summaries,
         "evidence": evidence,
         "effects": effects(evidence, metrics),
+        "published": anchor_rows,
+        "published_best": best_sentences(anchor_rows),
         "records": records,
         "decay_groups": _decay_groups(records),
         "arm_settings": _arm_settings(summaries),
@@ -370,6 +376,7 @@ def summary_json(context: dict) -> dict:
                                "diagnosis": context["diagnoses"][s.regime].to_json()}
                     for s in context["summaries"]},
         "key_findings": context["key_findings"],
+        "published": [anchor.to_json() for anchor in context["published"]],
         **context["evidence"].to_json(),
     }
 
@@ -398,11 +405,13 @@ def write_html_pdf(out_dir: Path, html: str, stem: str = "report") -> None:
 
 def write_task_report(run_dirs: list[RunDir], out_dir: Path, command: str, profile: str,
                       labels: dict[str, str] | None = None, order: list[str] | None = None,
-                      claim_id: str | None = None, reports_dir: Path | None = None) -> Path:
-    """Write report.html, report.pdf, summary.json and runs.csv."""
+                      claim_id: str | None = None, reports_dir: Path | None = None,
+                      published: list[dict] | None = None) -> Path:
+    """Write report.html, report.pdf, summary.json and runs.csv; ``published``: the config's figures to show beside
+    the arms."""
     out_dir = Path(out_dir)
     context = build_context(run_dirs, command, profile, labels, order, claim_id, reports_dir,
-                            place_of(out_dir, reports_dir), shown_path(out_dir / "report.html"))
+                            place_of(out_dir, reports_dir), shown_path(out_dir / "report.html"), published=published)
     summary = summary_json(context)
     html = render("task_report.html.j2", context)
     out_dir.mkdir(parents=True, exist_ok=True)

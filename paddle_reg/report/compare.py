@@ -1,5 +1,6 @@
 """One arm against its baseline over seeds: the analysis the runs' structure calls for, its 95 % and 90 % intervals,
-the effect it can detect, and Holm's correction when several arms are compared at once.
+the effect it can detect, and Holm's correction when several arms are compared at once; one arm's mean with its 95 %
+interval (``mean_interval``).
 
 The analysis is chosen once, by ``design``: **paired by seed** when both arms ran the same seeds on the same
 architecture and data (a seed then fixes both arms' initial weights, batch order and data split, so the per-seed
@@ -77,6 +78,31 @@ class Comparison:
         data["welch"] = self.welch.to_json() if self.welch else None
         data["detectable"] = self.detectable
         return data
+
+
+@dataclass(frozen=True)
+class Mean:
+    """An arm's mean over its finished runs with the LEVEL t-interval of the mean (None below 2 values)."""
+
+    value: float | None  # None without values
+    std: float | None  # sample std (ddof = 1); 0 for one value
+    n: int
+    low: float | None = None
+    high: float | None = None
+
+
+def mean_interval(values: list[float]) -> Mean:
+    """The mean of ``values`` with its one-sample t interval (df = n − 1); values without spread: the mean itself."""
+    v = np.asarray(values, float)
+    if not len(v):
+        return Mean(None, None, 0)
+    mean = float(v.mean())
+    if len(v) < 2:
+        return Mean(mean, 0.0, 1)
+    if _no_spread(v):
+        return Mean(mean, float(v.std(ddof=1)), len(v), mean, mean)
+    ci = stats.ttest_1samp(v, 0.0).confidence_interval(LEVEL)
+    return Mean(mean, float(v.std(ddof=1)), len(v), float(ci.low), float(ci.high))
 
 
 def _power_multiplier(df: float) -> float:

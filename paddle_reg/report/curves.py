@@ -16,13 +16,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-from scipy import stats
-
 from paddle_reg.report import diagnosis, plots
 from paddle_reg.report.build import render, write_html_pdf, write_summary
 from paddle_reg.report.collect import RegimeSummary, provenance, read_runs, report_metrics, shown_path, summarize
-from paddle_reg.report.compare import DESIGN_RULE, LEVEL, WELCH, Comparison, compare_arms
+from paddle_reg.report.compare import DESIGN_RULE, WELCH, Comparison, compare_arms, mean_interval
 from paddle_reg.report.verdicts import (EDGE_RULE, INCONCLUSIVE, NOT_MEASURED, SUPPORTED, Margin, describe, power,
                                         unit_of)
 from paddle_reg.store import RunDir, write_atomic
@@ -102,19 +99,8 @@ class Point:
 
 
 def point(arm: str, size: int, summary: RegimeSummary | None, metric: str) -> Point:
-    values = np.array(summary.values(metric) if summary else [], dtype=float)
-    planned = len(summary.runs) if summary else 0
-    if not len(values):
-        return Point(arm, size, None, None, 0, None, None, planned)
-    mean = float(values.mean())
-    if len(values) < 2:
-        return Point(arm, size, mean, 0.0, 1, None, None, planned)
-    if np.ptp(values):
-        ci = stats.ttest_1samp(values, 0.0).confidence_interval(LEVEL)
-        low, high = float(ci.low), float(ci.high)
-    else:
-        low = high = mean
-    return Point(arm, size, mean, float(values.std(ddof=1)), len(values), low, high, planned)
+    m = mean_interval(summary.values(metric) if summary else [])
+    return Point(arm, size, m.value, m.std, m.n, m.low, m.high, len(summary.runs) if summary else 0)
 
 
 def _joined(items: list) -> str:

@@ -1,5 +1,5 @@
 """reports/index.html|pdf and reports/claims.json: every claim's one verdict, judged from the reports' summaries;
-reports/index.json: every report's arms, headline numbers and regime diagnosis.
+reports/index.json: every report's arms, headline numbers, regime diagnosis and published figures.
 
 The index opens with a forest plot (each arm's Δ vs `none` on its report's headline metric, 95 % CI) and one line per
 claim; then the task reports with each arm's regime diagnosis, the learning curves, the claims with their parts and
@@ -59,13 +59,15 @@ def _curve_rows(reports_dir: Path) -> list[dict]:
     return rows
 
 
+PUBLISHED_SHOWN = ("regime", "metric", "value", "source", "n", "mean", "low", "high", "gap", "statement")
 NO_DIAGNOSIS = {"tag": "diagnosis unknown", "reason": "its summary.json was written before reports had a regime "
                                                         "diagnosis: regenerate the report"}
 
 
 def report_entries(reports_dir: Path) -> list[dict]:
-    """One entry per report (each summary.json under ``reports_dir``): where, what, and per arm n, the headline
-    metric's mean and std and the regime diagnosis (without its per-seed detail, which the summary keeps)."""
+    """One entry per report (each summary.json under ``reports_dir``): where, what, per arm n, the headline metric's
+    mean and std and the regime diagnosis (without its per-seed detail, which the summary keeps), and the published
+    figures beside their measured arms (without their notes)."""
     entries = []
     for path in sorted(reports_dir.rglob(SUMMARY_FILE)):
         summary = json.loads(path.read_text(encoding="utf-8"))
@@ -81,7 +83,9 @@ def report_entries(reports_dir: Path) -> list[dict]:
         entries.append({"path": path.parent.relative_to(reports_dir).joinpath("report.html").as_posix(),
                         "task": summary.get("task"), "profile": summary.get("profile"), "claim": summary.get("claim"),
                         "command": summary.get("command"), "generated": summary.get("generated"),
-                        "headline": head, "arms": arms})
+                        "headline": head, "arms": arms,
+                        "published": [{key: figure[key] for key in PUBLISHED_SHOWN}
+                                      for figure in summary.get("published", [])]})
     return entries
 
 

@@ -118,7 +118,7 @@ def _epochs_trained(output: str, regime: str) -> int:
 
 
 def _report_statuses(reports: Path) -> dict:
-    summary = json.loads((reports / "mnist" / "summary.json").read_text())
+    summary = json.loads((reports / "mnist" / "smoke" / "summary.json").read_text())
     return {arm: entry["status"] for arm, entry in summary["regimes"].items()}
 
 

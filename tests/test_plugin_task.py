@@ -43,7 +43,7 @@ def test_the_example_runs_through_the_cli_and_its_report_names_it(plugin_site, t
     assert result.returncode == 0, result.stderr
     finished = sorted(p.parent.parent.name for p in (tmp_path / "runs" / "digits").glob("*/*/final.json"))
     assert finished == ["both", "dropout", "none", "weight_decay"]
-    html = (tmp_path / "reports" / "digits" / "report.html").read_text(encoding="utf-8")
+    html = (tmp_path / "reports" / "digits" / "smoke" / "report.html").read_text(encoding="utf-8")
     assert "digits: regime comparison" in html
     assert all(f"<b>F{i}</b>" in html for i in range(1, 10))  # a fresh user's report holds the facts too
 

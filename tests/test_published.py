@@ -164,7 +164,7 @@ def test_the_run_command_reports_the_figures_of_its_config(mnist_root, tmp_path)
     figure = "published=[{regime:none,value:5.0,source:'a paper, table 1'}]"
     result = run_cli(TINY + ["regimes=[none]", "seeds=[0]", "report=true", figure], tmp_path, mnist_root)
     assert result.returncode == 0, result.stderr
-    (row,) = json.loads((tmp_path / "reports" / "mnist" / "summary.json").read_text(encoding="utf-8"))["published"]
+    (row,) = json.loads((tmp_path / "reports" / "mnist" / "smoke" / "summary.json").read_text(encoding="utf-8"))["published"]
     assert (row["regime"], row["value"], row["source"], row["n"]) == ("none", 5.0, "a paper, table 1", 1)
     assert row["statement"].startswith("single run, no CI: measured ")
-    assert "Published anchors" in (tmp_path / "reports" / "mnist" / "report.html").read_text(encoding="utf-8")
+    assert "Published anchors" in (tmp_path / "reports" / "mnist" / "smoke" / "report.html").read_text(encoding="utf-8")

@@ -21,12 +21,12 @@ def test_smoke_comparison_on_real_mnist(tmp_path):
     assert HAVE_MNIST, f"PADDLE_REG_REQUIRE_REAL_DATA=1 but MNIST files are missing under {ROOT}/mnist"
     result = run_cli(["task=mnist", "profile=smoke", "regimes=[none,both]", "jobs=2"], tmp_path, ROOT)
     assert result.returncode == 0, result.stderr
-    summary = json.loads((tmp_path / "reports" / "mnist" / "summary.json").read_text())
+    summary = json.loads((tmp_path / "reports" / "mnist" / "smoke" / "summary.json").read_text())
     for regime in ("none", "both"):
         assert summary["regimes"][regime]["status"] == {"finished": 1}
         assert summary["regimes"][regime]["stats"]["test_error"]["mean"] < 60.0  # percent; chance is 90 %
-    assert (tmp_path / "reports" / "mnist" / "report.pdf").stat().st_size > 10_000
-    assert "Results by arm" in (tmp_path / "reports" / "mnist" / "report.html").read_text()
+    assert (tmp_path / "reports" / "mnist" / "smoke" / "report.pdf").stat().st_size > 10_000
+    assert "Results by arm" in (tmp_path / "reports" / "mnist" / "smoke" / "report.html").read_text()
 
 
 HAVE_NEWS = all((ROOT / "thucnews" / name).is_file() for name in [CLASS_FILE, *SPLIT_FILES.values()])
@@ -39,10 +39,10 @@ def test_smoke_comparison_on_real_news(tmp_path):
     result = run_cli(["task=news", "profile=smoke", "regimes=[none,both]", "jobs=2",
                       f"paths.cache_dir={tmp_path / 'cache'}"], tmp_path, ROOT)
     assert result.returncode == 0, result.stderr
-    summary = json.loads((tmp_path / "reports" / "news" / "summary.json").read_text())
+    summary = json.loads((tmp_path / "reports" / "news" / "smoke" / "summary.json").read_text())
     assert summary["profile"] == "smoke"
     for regime in ("none", "both"):
         assert summary["regimes"][regime]["status"] == {"finished": 1}
         assert summary["regimes"][regime]["stats"]["test_accuracy"]["mean"] > 20.0  # percent; chance is 10 %
-    assert (tmp_path / "reports" / "news" / "report.pdf").stat().st_size > 10_000
+    assert (tmp_path / "reports" / "news" / "smoke" / "report.pdf").stat().st_size > 10_000
     assert list((tmp_path / "cache" / "news").glob("char-*/tokens.json"))

@@ -166,5 +166,5 @@ def test_composed_regimes_train_end_to_end_and_report_their_arms(mnist_root, tmp
     finished = {p.parent.parent.name: json.loads((p.parent / "run.json").read_text())["status"]
                 for p in (tmp_path / "runs" / "mnist").glob("*/seed0-*/final.json")}
     assert finished == {"none": "finished", "dropout+maxnorm": "finished", "both+l1": "finished"}
-    summary = json.loads((tmp_path / "reports" / "mnist" / "summary.json").read_text())
+    summary = json.loads((tmp_path / "reports" / "mnist" / "smoke" / "summary.json").read_text())
     assert list(summary["regimes"]) == ["none", "dropout+maxnorm", "both+l1"]

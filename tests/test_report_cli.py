@@ -73,5 +73,5 @@ def test_claim_experiment_end_to_end(mnist_root, tmp_path):
     plain = [a for a in args[:-1] if a != "+experiment=e9"] + ["regimes=[none,dropout]"]
     task_report = report_cli(plain, tmp_path, mnist_root)
     assert task_report.returncode == 0, task_report.stderr
-    html = (tmp_path / "reports" / "mnist" / "report.html").read_text(encoding="utf-8")
-    assert 'Decided by <a href="../claims/e9/report.html">claims/e9</a>' in html
+    html = (tmp_path / "reports" / "mnist" / "smoke" / "report.html").read_text(encoding="utf-8")
+    assert 'Decided by <a href="../../claims/e9/report.html">claims/e9</a>' in html

@@ -106,7 +106,7 @@ def test_multirun_sweep_writes_one_report_per_job(mnist_root, tmp_path):
     args = ["-m", *[a for a in TINY if a != "report=false"], "regimes=[none]", "seeds=[0]", "train.epochs=1,2"]
     result = run_cli(args, tmp_path, mnist_root)
     assert result.returncode == 0, result.stderr
-    reports = sorted(p.parent.name for p in (tmp_path / "reports" / "mnist").glob("*/report.html"))
+    reports = sorted(p.parent.name for p in (tmp_path / "reports" / "mnist" / "smoke").glob("*/report.html"))
     assert len(reports) == 2 and reports[0].endswith("train.epochs=1") and reports[1].endswith("train.epochs=2")
     assert len(run_dirs(tmp_path / "runs")) == 2
 

@@ -1,6 +1,7 @@
 """Read run folders into per-run records and per-arm summaries (mean ± std over seeds); records to JSON and back."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -179,11 +180,8 @@ def baseline(summaries: list[RegimeSummary]) -> RegimeSummary | None:
 def provenance(records: list[RunRecord]) -> str:
     """The commits the runs were trained at (with how many runs each, oldest first as met) and the one writing the
     report: runs shared with earlier grids keep the commit they were trained at."""
-    from collections import Counter
-
-    from paddle_reg.runtime import git_commit
+    from paddle_reg.runtime import git_commit  # late: it imports Paddle
 
     trained = Counter((r.info.get("environment") or {}).get("git_commit") or "unknown" for r in records)
     runs = ", ".join(f"{commit} ({count} run{'s' if count > 1 else ''})" for commit, count in trained.items())
     return f"runs trained at {runs or 'none'}; report written at {git_commit() or 'unknown'}"
-

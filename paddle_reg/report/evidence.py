@@ -59,6 +59,13 @@ class Evidence:
             value = value.get(key) if isinstance(value, dict) else None
         return value
 
+    def ranked(self, metric: ReportMetric) -> list[RegimeSummary]:
+        """The arms with a mean of ``metric``, best first (none for a metric without a better side)."""
+        if metric.better not in ("lower", "higher"):
+            return []
+        arms = [s for s in self.summaries if metric.name in s.stats]
+        return sorted(arms, key=lambda s: s.stats[metric.name][0], reverse=metric.better == "higher")
+
     def compare(self, arm: RegimeSummary, metric: str, base: RegimeSummary | None = None) -> Comparison:
         return compare_arms(arm, base or self.base, metric)
 

@@ -48,9 +48,9 @@ def key_findings(ev: Evidence) -> list[str]:
         arms = "; ".join(f"{a} {c.diff:+.2g}{unit}, 95 % CI {c.low:+.2g} to {c.high:+.2g}{_state(ev, a)}"
                          for a, c in quiet)
         sentences.append(f"No clear change for {arms}: not significant after Holm's correction{size}.")
-    ranked = [s for s in ev.summaries if head.name in s.stats]
-    if len(ranked) > 1 and head.better in ("lower", "higher"):
-        best = (min if head.better == "lower" else max)(ranked, key=lambda s: s.stats[head.name][0])
+    ranked = ev.ranked(head)
+    if len(ranked) > 1:
+        best = ranked[0]
         sentences.append(f"Best mean {head.label}: {best.regime} ({best.stats[head.name][0]:.3g}"
                          f"{' ' + head.unit if head.unit else ''}).")
     failed = unfinished(*ev.summaries)

@@ -47,11 +47,11 @@ class Anchor:
 
 def best_arm(evidence: Evidence, metric: ReportMetric) -> dict | None:
     """The arm with the best mean of ``metric`` (None for a metric without a better side, or without values)."""
-    means = {s.regime: s.stats[metric.name] for s in evidence.summaries if metric.name in s.stats}
-    if not means or metric.better not in ("lower", "higher"):
+    ranked = evidence.ranked(metric)
+    if not ranked:
         return None
-    arm = (min if metric.better == "lower" else max)(means, key=lambda a: means[a][0])
-    return {"arm": arm, "mean": means[arm][0], "n": means[arm][2]}
+    mean, _, n = ranked[0].stats[metric.name]
+    return {"arm": ranked[0].regime, "mean": mean, "n": n}
 
 
 def statement(regime: str | None, value: float, measured: Mean, metric: ReportMetric) -> str:

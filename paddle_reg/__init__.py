@@ -9,3 +9,5 @@ import warnings
 warnings.filterwarnings("ignore", message="No ccache found")
 # With flush-to-zero on (paddle_reg.denormals), NumPy finds float subnormals compute as 0 and says so: that is the mode.
 warnings.filterwarnings("ignore", message="The value of the smallest subnormal")
+# Paddle's BatchNorm warns once per training process that it tracks running statistics: it always did, so say nothing.
+warnings.filterwarnings("ignore", message="When training, we now always track")

@@ -1,6 +1,9 @@
 """Statistical properties of the regularizer layers (fixed seeds, stated tolerances) and the MNIST MLP's use of them."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import paddle
 import pytest
@@ -116,6 +119,19 @@ def test_norm_factory(kind, dims, expected):
 
 def test_gn_takes_the_largest_group_count_that_divides_the_channels():
     assert norm_layer("gn", 48, groups=32)._num_groups == 24
+
+
+BATCHNORM_NOTICE = "When training, we now always track"
+
+
+def test_batchnorm_training_says_nothing():
+    """Paddle's notice that BatchNorm tracks running statistics is silenced by the package (pytest.ini silences it
+    for the suite too, which is why this runs in a fresh interpreter where that notice is an error)."""
+    code = ("import paddle_reg, paddle; from paddle_reg.regularizers import norm_layer; "
+            "layer = norm_layer('bn', 4); layer.train(); layer(paddle.randn([2, 4, 3, 3]))")
+    result = subprocess.run([sys.executable, "-W", f"error:{BATCHNORM_NOTICE}:UserWarning", "-c", code],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-500:]
 
 
 def test_mlp_dropout_position_before_relu():

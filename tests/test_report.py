@@ -3,13 +3,14 @@ atomic outputs; the index and claims.json judged from the summaries alone."""
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
 from report_fixtures import HOSTILE, fixture_run, write_fixture_reports
 
 from paddle_reg.report import write_index
-from paddle_reg.report.build import summary_text
+from paddle_reg.report.build import summary_text, write_html_pdf
 from paddle_reg.report.index import place_order
 from paddle_reg.report.collect import NEAR_ZERO, provenance, read_runs, weight_stats
 
@@ -145,6 +146,13 @@ def test_outputs_are_complete_and_no_partial_files_left(report):
                                                                       "summary.json"]
     assert (reports / "mnist" / "report.pdf").read_bytes().startswith(b"%PDF")
     assert (reports / "mnist" / "runs.csv").read_text().splitlines()[0].startswith("arm,regime,seed,status,test_error")
+
+
+def test_the_pdf_renderer_takes_every_style_rule(report, tmp_path, caplog):
+    _, html = report
+    with caplog.at_level(logging.WARNING, logger="weasyprint"):
+        write_html_pdf(tmp_path, html)
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("weasyprint")] == []
 
 
 def test_index_opens_with_the_forest_plot_and_one_line_per_claim(report):

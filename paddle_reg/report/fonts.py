@@ -13,6 +13,7 @@ from pathlib import Path
 from paddle_reg.errors import UserError
 
 FAMILY = "Report Noto Sans SC"
+SPACES = [" ", "\u00a0"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -31,10 +32,11 @@ def is_cjk(char: str) -> bool:
 
 
 def subset_font(text: str) -> bytes | None:
-    """An OpenType font with just the CJK characters of ``text``; None when there are none."""
+    """An OpenType font with just the CJK characters of ``text`` and the spaces; None when there are none."""
     chars = sorted({c for c in text if is_cjk(c)})
     if not chars:
         return None
+    chars += SPACES  # a space between two CJK words is shaped with their font
     from fontTools import subset
 
     options = subset.Options()

@@ -75,6 +75,22 @@ def test_max_norm_caps_each_units_incoming_weights_and_leaves_small_ones():
     np.testing.assert_allclose(np.linalg.norm(conv.weight.numpy().reshape(3, -1), axis=1), 2.0, rtol=1e-5)
 
 
+def test_max_norm_gives_the_same_weights_on_its_numpy_path_and_on_paddles_own_ops():
+    """float32 on the CPU takes numpy; any other dtype or device takes Paddle's ops (here float64 stands in for a GPU)."""
+    paddle.seed(0)
+    fast = paddle.nn.Sequential(paddle.nn.Linear(6, 5), paddle.nn.Conv2D(2, 3, 3))
+    for layer in fast:
+        layer.weight.set_value(layer.weight * 4.0)
+    reference = paddle.nn.Sequential(paddle.nn.Linear(6, 5), paddle.nn.Conv2D(2, 3, 3))
+    reference.set_state_dict(fast.state_dict())
+    reference.to(dtype="float64")
+    MaxNorm(fast, 1.0)()
+    MaxNorm(reference, 1.0)()
+    for capped, expected in zip(fast, reference):
+        assert capped.weight.dtype == paddle.float32
+        np.testing.assert_allclose(capped.weight.numpy(), expected.weight.numpy(), rtol=1e-6, atol=1e-7)
+
+
 def test_step_regularizers_view_flat_inputs_as_images_and_leave_other_tasks_inputs_alone():
     model = MLP(784, [8], 10, 0.0, 0.0)
     regs = StepRegularizers(model, {"cutout": {"size": 28}, "l1": None}, image_shape=(1, 28, 28))

@@ -1,6 +1,7 @@
 """Penalties and constraints on weights: the L1 term added to the loss, the max-norm constraint after each step."""
 from __future__ import annotations
 
+import numpy as np
 import paddle
 from paddle import nn
 
@@ -28,12 +29,26 @@ def max_norm_targets(model: nn.Layer) -> list[tuple]:
             if isinstance(layer, (nn.Linear, *CONV_LAYERS)) and not layer.weight.stop_gradient]
 
 
+def max_norm_scale(weight: np.ndarray, axes: tuple[int, ...], max_norm: float) -> np.ndarray:
+    """min(1, c / ‖w_j‖₂) per unit j, broadcastable against ``weight``."""
+    norm = np.sqrt(np.square(weight).sum(axis=axes, keepdims=True))
+    return np.minimum(1.0, max_norm / (norm + 1e-12)).astype(weight.dtype, copy=False)
+
+
 @paddle.no_grad()
 def apply_max_norm(targets: list[tuple], max_norm: float) -> None:
     """w_j ← w_j · min(1, c / ‖w_j‖₂) for each unit j's incoming weight vector."""
     for weight, axes in targets:
-        norm = weight.norm(p=2, axis=list(axes), keepdim=True)
-        weight.set_value(weight * paddle.clip(max_norm / (norm + 1e-12), max=1.0))
+        if weight.place.is_cpu_place() and weight.dtype == paddle.float32:
+            # numpy reads the parameter's memory in place and runs these reductions ≈ 30× faster than Paddle's CPU
+            # kernels (benchmarks/max_norm_cost.py); the weight is written only when some unit exceeds c
+            values = np.from_dlpack(weight.detach())
+            scale = max_norm_scale(values, axes, max_norm)
+            if (scale < 1.0).any():
+                weight.set_value(values * scale)
+        else:
+            norm = weight.norm(p=2, axis=list(axes), keepdim=True)
+            weight.set_value(weight * paddle.clip(max_norm / (norm + 1e-12), max=1.0))
 
 
 class MaxNorm:

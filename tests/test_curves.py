@@ -383,6 +383,21 @@ def test_a_curve_report_states_the_shared_edge_cases_in_its_table(tmp_path):
         assert shown in html
 
 
+def test_a_curve_report_says_its_step_budget_is_a_cap_when_runs_may_stop_early(tmp_path):
+    runs, points, labels = tmp_path / "runs", {}, {}
+    train = {"steps": 1000, "batch_size": 64, "epochs": 10, "patience": 5}
+    for arm in ("none", "dropout"):
+        points[f"{arm}@100"] = (arm, 100)
+        for seed in range(3):
+            run = fixture_run(runs, arm, seed, 0.2, 0.1, stopped_early=(arm, seed) == ("none", 0),
+                              extra_config={"data": {"train_size": 100}, "train": train})
+            labels[str(run.path)] = f"{arm}@100"
+    out = write_curve_report([RunDir(Path(p)) for p in labels], tmp_path / "report", "mnist", "python -m ...", "curve",
+                             labels, points, ["none", "dropout"], delta=0.2)
+    assert ("up to 1,000 optimizer steps at every size (batch 64), validated 10 times; a run stops after 5 "
+            "validations without progress (1 of 6 finished runs did);") in out.read_text()
+
+
 # --- a whole curve, tiny --------------------------------------------------------------------------------------
 
 def test_a_tiny_curve_trains_every_point_reports_it_and_resumes(mnist_root, tmp_path):

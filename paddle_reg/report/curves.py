@@ -171,6 +171,8 @@ def build_curve_context(run_dirs: list[RunDir], task: str, command: str, profile
         "seeds": sorted({r.seed for r in records}),
         "metric": head, "delta": delta, "delta_unit": unit, "arms": arms, "sizes": sizes, "points": grid,
         "steps": train.get("steps"), "batch_size": train.get("batch_size"), "epochs": train.get("epochs"),
+        "patience": train.get("patience"), "stopped_early": sum(bool(r.final.get("stopped_early")) for r in records),
+        "finished": sum(r.status == "finished" for r in records),
         "resampled": bool(first and first.run_config.get("data", {}).get("resample_with_seed")),
         "sentences": sentences(grid, arms, delta, unit) if BASELINE in grid else [],
         "baseline_warning": f"At {_joined(improving)} training samples the none arm was still improving when "

@@ -5,7 +5,7 @@ bare momentum-SGD step with Dropout (input 0.2, hidden 0.5) at batch 100:
 
 * dropout: no constraint;
 * suite: then the suite's `MaxNorm` (numpy on the parameter's memory, the CPU path);
-* paddle_ops: then the same constraint in Paddle's own ops (norm, clip, multiply, set_value: the path other devices take).
+* paddle_ops: then the same constraint in Paddle's own ops (`cap_in_paddle`: the path other devices take).
 
 The last line is `suite/dropout <median ratio>`. Goal: ≤ 1.10 (before the numpy path, the paddle_ops ratio).
 
@@ -35,16 +35,17 @@ def mlp():
 
 
 def paddle_ops_constraint(model):
-    """The constraint as Paddle's ops write it: what `apply_max_norm` runs off the CPU."""
+    """The constraint in Paddle's own ops on every weight: what `apply_max_norm` runs off the CPU."""
     import paddle
 
-    weights = [layer.weight for layer in model if isinstance(layer, paddle.nn.Linear)]
+    from paddle_reg.regularizers.penalties import cap_in_paddle, max_norm_targets
+
+    targets = max_norm_targets(model)
 
     @paddle.no_grad()
     def constrain():
-        for weight in weights:
-            norm = weight.norm(p=2, axis=[0], keepdim=True)
-            weight.set_value(weight * paddle.clip(MAX_NORM / (norm + 1e-12), max=1.0))
+        for weight, axes in targets:
+            cap_in_paddle(weight, axes, MAX_NORM)
     return constrain
 
 

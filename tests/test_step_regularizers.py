@@ -8,7 +8,8 @@ import pytest
 
 from paddle_reg.errors import UserError
 from paddle_reg.regularizers import (MaxNorm, StepRegularizers, cutmix, cutout, l1_penalty, mixed_loss, mixup,
-                                     penalized_weights)
+                                     penalized_weights, penalties)
+from paddle_reg.regularizers.penalties import cap_in_numpy, cap_in_paddle, max_norm_targets
 from paddle_reg.tasks.mnist import MLP
 
 
@@ -75,20 +76,29 @@ def test_max_norm_caps_each_units_incoming_weights_and_leaves_small_ones():
     np.testing.assert_allclose(np.linalg.norm(conv.weight.numpy().reshape(3, -1), axis=1), 2.0, rtol=1e-5)
 
 
-def test_max_norm_gives_the_same_weights_on_its_numpy_path_and_on_paddles_own_ops():
-    """float32 on the CPU takes numpy; any other dtype or device takes Paddle's ops (here float64 stands in for a GPU)."""
+def test_max_norm_caps_the_same_on_its_numpy_path_and_in_paddles_ops():
+    """apply_max_norm takes numpy for CPU float32 weights and Paddle's ops elsewhere (a GPU, float16)."""
     paddle.seed(0)
-    fast = paddle.nn.Sequential(paddle.nn.Linear(6, 5), paddle.nn.Conv2D(2, 3, 3))
-    for layer in fast:
+    model = paddle.nn.Sequential(paddle.nn.Linear(6, 5), paddle.nn.Conv2D(2, 3, 3))
+    for layer in model:
         layer.weight.set_value(layer.weight * 4.0)
-    reference = paddle.nn.Sequential(paddle.nn.Linear(6, 5), paddle.nn.Conv2D(2, 3, 3))
-    reference.set_state_dict(fast.state_dict())
-    reference.to(dtype="float64")
-    MaxNorm(fast, 1.0)()
-    MaxNorm(reference, 1.0)()
-    for capped, expected in zip(fast, reference):
-        assert capped.weight.dtype == paddle.float32
-        np.testing.assert_allclose(capped.weight.numpy(), expected.weight.numpy(), rtol=1e-6, atol=1e-7)
+    for weight, axes in max_norm_targets(model):
+        in_numpy, in_paddle = (paddle.create_parameter(weight.shape, "float32") for _ in range(2))
+        in_numpy.set_value(weight), in_paddle.set_value(weight)
+        cap_in_numpy(in_numpy, axes, 1.0)
+        with paddle.no_grad():
+            cap_in_paddle(in_paddle, axes, 1.0)
+        assert float(in_numpy.abs().max()) < float(weight.abs().max())  # some units were capped
+        np.testing.assert_allclose(in_numpy.numpy(), in_paddle.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_max_norm_takes_numpy_for_cpu_float32_weights_only(monkeypatch):
+    taken = []
+    monkeypatch.setattr(penalties, "cap_in_numpy", lambda weight, axes, c: taken.append(("numpy", weight.dtype)))
+    monkeypatch.setattr(penalties, "cap_in_paddle", lambda weight, axes, c: taken.append(("paddle", weight.dtype)))
+    MaxNorm(paddle.nn.Linear(3, 2), 1.0)()
+    MaxNorm(paddle.nn.Linear(3, 2).to(dtype="float64"), 1.0)()
+    assert taken == [("numpy", paddle.float32), ("paddle", paddle.float64)]
 
 
 def test_step_regularizers_view_flat_inputs_as_images_and_leave_other_tasks_inputs_alone():

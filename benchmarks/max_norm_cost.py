@@ -7,7 +7,8 @@ bare momentum-SGD step with Dropout (input 0.2, hidden 0.5) at batch 100:
 * suite: then the suite's `MaxNorm` (numpy on the parameter's memory, the CPU path);
 * paddle_ops: then the same constraint in Paddle's own ops (`cap_in_paddle`: the path other devices take).
 
-The last line is `suite/dropout <median ratio>`. Goal: ≤ 1.10 (before the numpy path, the paddle_ops ratio).
+The last line is `suite/dropout <median ratio>`, goal ≤ 1.10; paddle_ops/dropout is what the constraint cost before
+the suite took numpy on the CPU.
 
     python benchmarks/max_norm_cost.py [--rounds 5] [--steps 100] [--out PATH]
 """

@@ -84,7 +84,8 @@ def test_max_norm_caps_the_same_on_its_numpy_path_and_in_paddles_ops():
         layer.weight.set_value(layer.weight * 4.0)
     for weight, axes in max_norm_targets(model):
         in_numpy, in_paddle = (paddle.create_parameter(weight.shape, "float32") for _ in range(2))
-        in_numpy.set_value(weight), in_paddle.set_value(weight)
+        in_numpy.set_value(weight)
+        in_paddle.set_value(weight)
         cap_in_numpy(in_numpy, axes, 1.0)
         with paddle.no_grad():
             cap_in_paddle(in_paddle, axes, 1.0)

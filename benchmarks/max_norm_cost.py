@@ -1,7 +1,8 @@
 """The max-norm constraint's cost per training step on the MNIST full net (784-1024-1024-1024-10), one thread.
 
 Three loops, interleaved round after round in one process so drifts in machine speed hit every side alike, each a
-bare momentum-SGD step with Dropout (input 0.2, hidden 0.5) at batch 100:
+bare momentum-SGD step of the suite's MLP with Dropout (input 0.2, hidden 0.5, as `profile=full` builds it) at
+batch 100:
 
 * dropout: no constraint;
 * suite: then the suite's `MaxNorm` (numpy on the parameter's memory, the CPU path);
@@ -26,15 +27,6 @@ REPO = Path(__file__).resolve().parents[1]
 WIDTHS, BATCH, MAX_NORM = (784, 1024, 1024, 1024, 10), 100, 2.0
 
 
-def mlp():
-    import paddle
-
-    layers = [paddle.nn.Dropout(0.2)]
-    for width_in, width_out in zip(WIDTHS[:-2], WIDTHS[1:-1]):
-        layers += [paddle.nn.Linear(width_in, width_out), paddle.nn.ReLU(), paddle.nn.Dropout(0.5)]
-    return paddle.nn.Sequential(*layers, paddle.nn.Linear(WIDTHS[-2], WIDTHS[-1]))
-
-
 def paddle_ops_constraint(model):
     """The constraint in Paddle's own ops on every weight: what `apply_max_norm` runs off the CPU."""
     import paddle
@@ -55,9 +47,10 @@ def step_seconds(constraint, batches, steps: int) -> float:
     import paddle.nn.functional as F
 
     from paddle_reg.regularizers import MaxNorm
+    from paddle_reg.tasks.mnist import MLP
 
     paddle.seed(0)
-    model = mlp()
+    model = MLP(WIDTHS[0], list(WIDTHS[1:-1]), WIDTHS[-1], input_p=0.2, hidden_p=0.5)
     optimizer = paddle.optimizer.Momentum(0.1, momentum=0.95, parameters=model.parameters())
     constrain = {"dropout": lambda: None, "suite": MaxNorm(model, MAX_NORM),
                  "paddle_ops": paddle_ops_constraint(model)}[constraint]
@@ -70,7 +63,7 @@ def step_seconds(constraint, batches, steps: int) -> float:
         optimizer.step()
         optimizer.clear_grad()
         constrain()
-    float(model[1].weight.sum())  # wait for the last update
+    float(model.net[1].weight.sum())  # wait for the last update
     return (time.perf_counter() - started) / steps
 
 
@@ -96,7 +89,7 @@ def main() -> int:
     ratios = {arm: [s / b for s, b in zip(seconds[arm], seconds["dropout"])] for arm in arms[1:]}
     record = {"benchmark": "max_norm_cost", "command": "python benchmarks/max_norm_cost.py " + " ".join(sys.argv[1:]),
               "machine": machine, "rounds": args.rounds, "steps": args.steps,
-              "model": f"MLP {'-'.join(map(str, WIDTHS))}, dropout 0.2/0.5, momentum SGD, batch {BATCH}, c = {MAX_NORM}",
+              "model": f"the suite's MLP {'-'.join(map(str, WIDTHS))}, dropout 0.2/0.5, momentum SGD, batch {BATCH}, c = {MAX_NORM}",
               "seconds_per_step": {arm: [round(s, 6) for s in values] for arm, values in seconds.items()},
               "ratio_to_dropout": {arm: [round(r, 4) for r in values] for arm, values in ratios.items()},
               "created": time.strftime("%Y-%m-%d %H:%M:%S")}
